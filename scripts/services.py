@@ -53,8 +53,25 @@ def ensure_rabbitmq() -> str | None:
     return None if wait_port(5672, 60) else "RabbitMQ did not start on 127.0.0.1:5672 within 60 s"
 
 
+# command-line tools the tests run for real, and the Debian package that provides each
+TOOLS: dict[str, str] = {}
+
+
+def ensure_tools() -> str | None:
+    """Install missing tools with apt-get when we are root (CI), else say what to install."""
+    missing = sorted({pkg for tool, pkg in TOOLS.items() if not shutil.which(tool)})
+    if not missing:
+        return None
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"services: installing {' '.join(missing)} with apt-get", file=sys.stderr, flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=False)
+        missing = sorted({pkg for tool, pkg in TOOLS.items() if not shutil.which(tool)})
+    return f"missing tools; install with: apt-get install -y {' '.join(missing)}" if missing else None
+
+
 def ensure_all() -> list[str]:
-    return [msg for msg in (ensure_postgres(), ensure_rabbitmq()) if msg]
+    return [msg for msg in (ensure_postgres(), ensure_rabbitmq(), ensure_tools()) if msg]
 
 
 if __name__ == "__main__":
