@@ -21,7 +21,8 @@ def step(name: str, cmd: list[str]) -> None:
     start = time.monotonic()
     print(f"==> {name}: {' '.join(cmd)}", flush=True)
     code = subprocess.call(cmd, cwd=ROOT)
-    print(f"==> {name}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {time.monotonic() - start:.1f}s", flush=True)
+    verdict = "ok" if code == 0 else f"FAILED (exit {code})"
+    print(f"==> {name}: {verdict} in {time.monotonic() - start:.1f}s", flush=True)
     if code != 0:
         sys.exit(code)
 

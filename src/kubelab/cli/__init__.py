@@ -58,7 +58,7 @@ def _module_exists(target: str) -> bool:
 
 @click.group(
     cls=LazyGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
     epilog="""\b
 Examples:
   kubelab tune run examples/turbofan-small.yaml

@@ -7,16 +7,18 @@ import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO, TypeVar
 
 import click
 
 __all__ = ["FORMATS", "emit", "emit_json", "format_option", "warn"]
 
 FORMATS = ("table", "csv", "json")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def format_option(*choices: str, default: str = "table") -> Any:
+def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
     """The ``--format`` option every listing command takes."""
     return click.option(
         "--format",

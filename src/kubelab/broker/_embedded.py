@@ -1,0 +1,83 @@
+"""The embedded broker: chunks live in the store's chunk table and are leased, not delivered.
+
+A lease is renewed while its holder works; when the holder dies its lease runs out and the chunk goes to
+whoever asks next. Holders on this machine that are known dead (their process is gone) are expired at once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Sequence
+
+from kubelab.broker._base import Broker
+from kubelab.store import Chunk, Store
+
+__all__ = ["EmbeddedBroker", "expire_dead_local_owners", "owner_id"]
+
+
+def owner_id(slot: int | str) -> str:
+    """``host:pid:slot``: who holds a lease, precise enough to tell when it is dead on this host."""
+    return f"{socket.gethostname()}:{os.getpid()}:{slot}"
+
+
+def expire_dead_local_owners(store: Store) -> int:
+    """Requeue chunks leased by processes of this host that no longer exist; return how many."""
+    import psutil
+
+    host = socket.gethostname()
+    count = 0
+    for chunk, owner, _until in store.leases():
+        parts = owner.rsplit(":", 2)
+        if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not psutil.pid_exists(int(parts[1])):
+            store.expire_lease(chunk, owner)
+            count += 1
+    return count
+
+
+class EmbeddedBroker(Broker):
+    """Leases chunks from the store's table; ``study_id`` limits it to one study."""
+
+    def __init__(self, store: Store, owner: str, *, lease_s: float = 30.0, study_id: int | None = None,
+                 poll_s: float = 0.2) -> None:
+        self.url = f"embedded+{store.url}"
+        self.store = store
+        self.owner = owner
+        self.lease_s = lease_s
+        self.study_id = study_id
+        self.poll_s = poll_s
+        self._renewed = 0.0
+
+    def publish(self, chunks: Sequence[Chunk]) -> None:
+        by_study: dict[int, list[Chunk]] = {}
+        for c in chunks:
+            by_study.setdefault(c.study_id, []).append(c)
+        for study_id, items in by_study.items():
+            self.store.add_chunks(study_id, [(c.chunk, c.lo, c.hi) for c in items], "new")
+            self.store.set_chunk_state(study_id, [c.chunk for c in items], "queued")
+
+    def get(self, timeout: float) -> Chunk | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            chunk = self.store.claim_chunk(self.owner, self.lease_s, self.study_id)
+            if chunk is not None:
+                self._renewed = time.monotonic()
+                return chunk
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            time.sleep(min(self.poll_s, remaining))
+
+    def heartbeat(self, chunk: Chunk) -> bool:
+        now = time.monotonic()
+        if now - self._renewed < self.lease_s / 3:
+            return True
+        self._renewed = now
+        return self.store.renew_lease(chunk, self.owner, self.lease_s)
+
+    def ack(self, chunk: Chunk) -> None:
+        self.store.release_chunk(chunk, self.owner, done=True)
+
+    def nack(self, chunk: Chunk) -> None:
+        self.store.release_chunk(chunk, self.owner, done=False)

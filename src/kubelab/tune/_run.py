@@ -1,0 +1,170 @@
+"""The coordinator: create or resume a study, enqueue its trials, run local worker slots (or leave the work
+to remote workers), follow progress, and drive TPE's ask/tell loop.
+
+It keeps no state of its own: kill it at any time and run it again; it resumes from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kubelab.broker import Broker, EmbeddedBroker, expire_dead_local_owners, owner_id
+from kubelab.store import Chunk, Store, Study, TrialRow
+from kubelab.tune._space import Sampler
+from kubelab.tune._spec import StudySpec
+from kubelab.tune._study import create_or_resume, enqueue_all, planned_total
+from kubelab.tune._worker import Slot, Stop, StudyCache
+
+__all__ = ["Progress", "RunResult", "default_workers", "run_study"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for progress displays."""
+
+    study: str
+    total: int
+    counts: dict[str, int]
+    best: float | None
+    elapsed_s: float
+
+    @property
+    def finished(self) -> int:
+        return self.counts["done"] + self.counts["failed"]
+
+
+@dataclass
+class RunResult:
+    study: Study
+    counts: dict[str, int]
+    top: list[TrialRow] = field(default_factory=list)
+    interrupted: bool = False
+    elapsed_s: float = 0.0
+
+    @property
+    def best(self) -> TrialRow | None:
+        return self.top[0] if self.top else None
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _default_memory_mb(workers: int) -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().total * 0.8 / max(1, workers) / 2**20)
+
+
+class _TPEDriver:
+    """Keeps up to ``in_flight`` TPE trials queued; tells finished ones to the sampler, asks new ones."""
+
+    def __init__(self, store: Store, study: Study, spec: StudySpec, broker: Broker, in_flight: int) -> None:
+        self.store, self.study, self.spec, self.broker = store, study, spec, broker
+        self.in_flight = max(1, in_flight)
+        self.sampler = Sampler(spec)
+        self.open: set[int] = set()
+        self.next_number = store.max_number(study.id) + 1
+        for trial in store.trials(study.id):  # resume: teach the history, track what is still open
+            if trial.status == "done":
+                self.sampler.add_finished(trial.model, trial.params, trial.value)
+            elif trial.status != "failed":
+                self.open.add(trial.number)
+
+    def step(self) -> None:
+        if self.open:
+            for trial in self.store.trials(self.study.id, numbers=sorted(self.open)):
+                if trial.status in ("done", "failed"):
+                    self.open.discard(trial.number)
+                    self.sampler.tell(trial.number, trial.value if trial.status == "done" else None)
+        total = int(self.spec.search.trials or 0)
+        new: list[Chunk] = []
+        rows = []
+        while len(self.open) + len(new) < self.in_flight and self.next_number < total:
+            number = self.next_number
+            model, params = self.sampler.ask(number)
+            rows.append((number, model, self.spec.models[model].label, json.dumps(params, sort_keys=True)))
+            new.append(Chunk(self.study.id, number, number, number + 1))
+            self.next_number += 1
+        if rows:
+            self.store.add_trials(self.study.id, rows)
+            self.broker.publish(new)
+            self.open.update(c.lo for c in new)
+
+
+def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, broker: Broker | None = None,
+              chunk_size: int | None = None, wait: bool = True, poll_s: float = 0.25,
+              on_progress: Callable[[Progress], None] | None = None, top: int = 10,
+              stop: Stop | None = None) -> RunResult:
+    """Run a study to completion (or until stopped). ``workers=0`` with a ``broker`` only enqueues and
+    follows progress while remote workers do the work; ``wait=False`` returns right after enqueuing."""
+    started = time.monotonic()
+    n_workers = default_workers() if workers is None else workers
+    study, _created = create_or_resume(store, spec)
+    stop = stop or Stop()
+    coord_broker = broker or EmbeddedBroker(store, owner_id("coordinator"), study_id=study.id)
+    driver: _TPEDriver | None = None
+    if spec.search.method == "tpe":
+        driver = _TPEDriver(store, study, spec, coord_broker, in_flight=max(2 * n_workers, 2))
+        driver.step()
+    else:
+        new = enqueue_all(store, study, spec, chunk_size)
+        if new:
+            coord_broker.publish(new)
+    expire_dead_local_owners(store)
+    total = planned_total(spec)
+    if not wait:
+        return RunResult(study, store.counts(study.id), elapsed_s=time.monotonic() - started)
+
+    slots: list[Slot] = []
+    threads: list[threading.Thread] = []
+    if n_workers > 0:
+        cpu = default_workers()
+        per_trial = max(1, cpu // n_workers)
+        memory = spec.memory_limit_mb or _default_memory_mb(n_workers)
+        cache = StudyCache(store)
+        for i in range(n_workers):
+            slot_broker = EmbeddedBroker(store, owner_id(i), study_id=study.id) if broker is None else broker
+            slot = Slot(store, slot_broker, cache, name=owner_id(i), threads=per_trial, memory_limit_mb=memory,
+                        stop=stop)
+            slots.append(slot)
+            t = threading.Thread(target=slot.run, name=f"kubelab-slot-{i}", daemon=True)
+            t.start()
+            threads.append(t)
+
+    interrupted = False
+    try:
+        while True:
+            counts = store.counts(study.id)
+            if on_progress is not None:
+                best = store.trials(study.id, top=1)
+                on_progress(Progress(spec.name, total, counts, best[0].value if best else None,
+                                     time.monotonic() - started))
+            if counts["done"] + counts["failed"] >= total:
+                break
+            if slots and not any(t.is_alive() for t in threads):
+                break  # every slot died: stop following rather than wait forever
+            if driver is not None:
+                driver.step()
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.abort.set()
+    finally:
+        stop.drain.set()
+        for t in threads:
+            t.join(timeout=30)
+    counts = store.counts(study.id)
+    return RunResult(study, counts, store.trials(study.id, top=top), interrupted, time.monotonic() - started)

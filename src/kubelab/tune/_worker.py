@@ -1,0 +1,190 @@
+"""A worker slot: takes chunks from a broker, runs their trials in a supervised child, writes results to
+the store, and acks only after they are committed.
+
+Attempt accounting: ``start_trial`` counts an attempt before the trial runs. A crash of the child is seen
+here and retried up to the study's ``max_attempts``; a trial whose *worker* died (its chunk delivered again
+while the trial was still ``running``) has its lost attempts counted the same way, so a trial that kills
+every worker it lands on is failed after a bounded number of tries instead of looping forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kubelab.broker import Broker
+from kubelab.errors import TransientError
+from kubelab.store import Chunk, Store, TrialResult, TrialRow
+from kubelab.tune._executor import Executor, Outcome, Task
+
+__all__ = ["Slot", "Stop", "StudyCache"]
+
+log = logging.getLogger(__name__)
+
+
+class Stop:
+    """How a slot is told to stop: ``drain`` finishes the trial in hand, ``abort`` kills it (and requeues)."""
+
+    def __init__(self) -> None:
+        self.drain = threading.Event()
+        self.abort = threading.Event()
+
+    @property
+    def requested(self) -> bool:
+        return self.drain.is_set() or self.abort.is_set()
+
+
+@dataclass(frozen=True)
+class _StudyInfo:
+    name: str
+    spec_json: str
+    digest: str
+    max_attempts: int
+    timeout: float | None
+    memory_limit_mb: int | None
+
+
+class StudyCache:
+    """Study specs by id, read once from the store (thread-safe enough: values are immutable)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._items: dict[int, _StudyInfo] = {}
+
+    def get(self, study_id: int) -> _StudyInfo | None:
+        info = self._items.get(study_id)
+        if info is None:
+            study = self.store.get_study_by_id(study_id)
+            if study is None:
+                return None
+            import json
+
+            data = json.loads(study.spec)
+            info = _StudyInfo(study.name, study.spec, study.digest, int(data.get("max_attempts", 3)),
+                              data.get("trial_timeout"), data.get("memory_limit_mb"))
+            self._items[study_id] = info
+        return info
+
+
+def retry(call: Callable[[], object], stop: Stop, what: str, max_wait: float = 10.0) -> object:
+    """Call until it does not raise TransientError, backing off up to ``max_wait`` s between tries."""
+    delay = 0.2
+    while True:
+        try:
+            return call()
+        except TransientError as exc:
+            if stop.abort.is_set():
+                raise
+            log.warning("%s failed (%s); retrying in %.1f s", what, exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_wait)
+
+
+class Slot:
+    """One trial at a time from ``broker``; results to ``store``."""
+
+    def __init__(self, store: Store, broker: Broker, studies: StudyCache, *, name: str, threads: int = 1,
+                 memory_limit_mb: int | None = None, stop: Stop | None = None,
+                 on_trial: Callable[[str, TrialRow, Outcome], None] | None = None) -> None:
+        self.store = store
+        self.broker = broker
+        self.studies = studies
+        self.name = name
+        self.stop = stop or Stop()
+        self.executor = Executor(threads, memory_limit_mb)
+        self.on_trial = on_trial
+
+    def run(self, idle: Callable[[], bool] | None = None) -> None:
+        """Process chunks until stopped, or until ``idle()`` says so when no chunk is waiting."""
+        try:
+            while not self.stop.requested:
+                try:
+                    chunk = self.broker.get(timeout=0.5)
+                except TransientError as exc:
+                    log.warning("broker unavailable (%s); retrying", exc)
+                    time.sleep(1.0)
+                    continue
+                if chunk is None:
+                    if idle is not None and idle():
+                        return
+                    continue
+                self.process(chunk)
+        finally:
+            self.executor.close()
+
+    def process(self, chunk: Chunk) -> None:
+        info = self.studies.get(chunk.study_id)
+        if info is None:  # the study was deleted: nothing to do for this chunk
+            self.broker.ack(chunk)
+            return
+        pending = retry(lambda: self.store.open_trials(chunk.study_id, chunk.lo, chunk.hi), self.stop,
+                        "reading the chunk's trials")
+        assert isinstance(pending, list)
+        for trial in pending:
+            if self.stop.requested:
+                self.broker.nack(chunk)
+                return
+            if not self._run_trial(chunk, info, trial):
+                self.broker.nack(chunk)
+                return
+        self.broker.ack(chunk)
+
+    def _run_trial(self, chunk: Chunk, info: _StudyInfo, trial: TrialRow) -> bool:
+        """Run a trial to a final result; False when interrupted (the trial is left pending)."""
+        sid = chunk.study_id
+        lost = trial.attempts if trial.status == "running" else 0  # attempts that died with their worker
+        while True:
+            attempt = retry(lambda: self.store.start_trial(sid, trial.number, self.name), self.stop,
+                            "starting a trial")
+            if attempt is None:
+                return True  # final already (someone else finished it)
+            assert isinstance(attempt, int)
+            if attempt > info.max_attempts:
+                self._finish(sid, trial, Outcome(
+                    "crash", message=f"its worker died {lost} time(s) while running it (killed, out of memory "
+                    f"or node lost); gave up after {info.max_attempts} attempts"), info)
+                return True
+            task = Task(info.digest, info.spec_json, trial.model, trial.params)
+            outcome = self.executor.run(task, timeout=info.timeout, memory_limit_mb=info.memory_limit_mb,
+                                        tick=lambda: self._tick(chunk))
+            if outcome.kind == "interrupted":
+                retry(lambda: self.store.reset_trial(sid, trial.number), self.stop, "requeuing a trial")
+                return False
+            if outcome.kind == "crash" and attempt < info.max_attempts:
+                log.warning("trial %s#%d: %s; retrying (attempt %d of %d)", info.name, trial.number,
+                            outcome.message, attempt + 1, info.max_attempts)
+                continue
+            if outcome.kind == "crash":
+                outcome = Outcome("crash", message=f"{outcome.message}; gave up after {attempt} attempts",
+                                  duration_s=outcome.duration_s)
+            self._finish(sid, trial, outcome, info)
+            return True
+
+    def _tick(self, chunk: Chunk) -> bool:
+        if self.stop.abort.is_set():
+            return False
+        try:
+            self.broker.heartbeat(chunk)
+        except TransientError as exc:
+            log.warning("could not renew the delivery (%s); the trial goes on", exc)
+        return True
+
+    def _finish(self, study_id: int, trial: TrialRow, outcome: Outcome, info: _StudyInfo) -> None:
+        import math
+
+        value = outcome.value
+        status, error = "done", None
+        if outcome.kind != "done":
+            status, error = "failed", outcome.message
+        elif value is None or not math.isfinite(value):
+            status, error = "failed", f"the objective returned {value}"
+        result = TrialResult(trial.number, status, value if status == "done" else None, outcome.duration_s,
+                             error, outcome.extra)
+        retry(lambda: self.store.finish_trial(study_id, result, self.name), self.stop, "storing a result",
+              max_wait=5.0)
+        if self.on_trial is not None:
+            self.on_trial(info.name, trial, Outcome(outcome.kind if status == "done" else "failed", value,
+                                                    outcome.extra, error, outcome.duration_s))
