@@ -6,8 +6,7 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Mapping, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
 import click
