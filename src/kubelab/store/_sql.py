@@ -67,12 +67,15 @@ class SQLStore(Store):
             import sqlite3
 
             path = self.url.removeprefix("sqlite:///")
-            if path not in ("", ":memory:"):
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            conn = sqlite3.connect(path or ":memory:", timeout=60, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=60000")
+            try:
+                if path not in ("", ":memory:"):
+                    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+                conn = sqlite3.connect(path or ":memory:", timeout=60, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=60000")
+            except (OSError, sqlite3.Error) as exc:
+                raise BackendError(f"cannot open the store at {self.url}: {exc}") from None
             return conn
         from kubelab._deps import require
 

@@ -40,8 +40,22 @@ class Outcome:
     duration_s: float = 0.0
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this child when its parent dies (kill -9 of a worker leaves no orphan)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
 def _child(conn: Any, threads: int) -> None:  # pragma: no cover - runs in the child process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     for name in _THREAD_ENV:
         os.environ[name] = str(threads)
     studies: dict[str, tuple[Any, Any]] = {}
