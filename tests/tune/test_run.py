@@ -28,9 +28,9 @@ def test_every_grid_point_exactly_once(workdir: Path) -> None:
         search: {method: grid}
         models:
           - function: trial_fns:sleepy
-            fixed: {sleep: 0.01, log: %s}
+            fixed: {sleep: 0.01, log: LOG}
             space: {x: {range: [0, 39]}}
-    """ % (workdir / "log.txt"))
+    """.replace("LOG", str(workdir / "log.txt")))
     result = kubelab.tune.run(spec, store=_store(workdir), workers=2)
     assert result.counts == {"pending": 0, "running": 0, "done": 40, "failed": 0}
     executed = sorted(int(line) for line in (workdir / "log.txt").read_text().split())
@@ -176,9 +176,9 @@ def test_interrupted_run_resumes_without_recomputing(workdir: Path, how: str) ->
         search: {method: grid}
         models:
           - function: trial_fns:marker
-            fixed: {dir: %s, sleep: 0.15}
+            fixed: {dir: MARKS, sleep: 0.15}
             space: {x: {range: [0, 59]}}
-    """ % marks)
+    """.replace("MARKS", str(marks)))
     store = _store(workdir)
     proc = _cli(["tune", "run", str(spec), "--store", store, "--workers", "2"], workdir)
     _wait_done(store, "resume", 12)
@@ -215,9 +215,9 @@ def test_two_runs_of_one_study_share_the_work(workdir: Path) -> None:
         search: {method: grid}
         models:
           - function: trial_fns:marker
-            fixed: {dir: %s, sleep: 0.05}
+            fixed: {dir: MARKS, sleep: 0.05}
             space: {x: {range: [0, 39]}}
-    """ % marks)
+    """.replace("MARKS", str(marks)))
     store = _store(workdir)
     procs = [_cli(["tune", "run", str(spec), "--store", store, "--workers", "1"], workdir) for _ in range(2)]
     for p in procs:
