@@ -110,17 +110,26 @@ class Executor:
         self.memory_limit_mb = memory_limit_mb
         self._proc: Any = None
         self._conn: Any = None
+        self._send: Any = None
 
     def _start(self) -> None:
-        import multiprocessing
+        """Start the child as ``python -c`` (never re-importing the caller's main module, unlike spawn), with
+        two private pipes: user code printing to stdout cannot disturb the protocol."""
+        import json
+        import subprocess
+        from multiprocessing.connection import Connection
 
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        # The child must import the kubelab the parent runs, even from a source tree.
-        self._proc = ctx.Process(target=_child, args=(child, self.threads), daemon=True, name="kubelab-trial")
-        self._proc.start()
-        child.close()
-        self._conn = parent
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = {**os.environ, "KUBELAB_THREADS": str(self.threads), "KUBELAB_EXECUTOR_FDS": f"{to_child_r},{from_child_w}",
+               "KUBELAB_EXECUTOR_PATH": json.dumps(sys.path)}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", "from kubelab.tune._executor import main; main()"],
+            pass_fds=(to_child_r, from_child_w), env=env, stdin=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._send = Connection(to_child_w, readable=False)
+        self._conn = Connection(from_child_r, writable=False)
 
     @property
     def pid(self) -> int | None:
@@ -129,11 +138,11 @@ class Executor:
     def run(self, task: Task, *, timeout: float | None = None, memory_limit_mb: int | None = None,
             tick: Callable[[], bool] | None = None, tick_every: float = 1.0) -> Outcome:
         """Run one task. ``tick`` is called about every ``tick_every`` s while it runs; False interrupts it."""
-        if self._proc is None or not self._proc.is_alive():
+        if self._proc is None or self._proc.poll() is not None:
             self._start()
         start = time.monotonic()
         try:
-            self._conn.send(task)
+            self._send.send(task)
         except (BrokenPipeError, OSError):
             return self._crashed(start)
         limit = memory_limit_mb or self.memory_limit_mb
@@ -152,7 +161,7 @@ class Executor:
                     return Outcome("done", float(value), extra, duration_s=duration)
                 return Outcome("error", None, extra, message=value, duration_s=duration)
             now = time.monotonic()
-            if not self._proc.is_alive():
+            if self._proc.poll() is not None:
                 return self._crashed(start)
             if timeout is not None and now - start > timeout:
                 self.kill()
@@ -177,9 +186,12 @@ class Executor:
             return 0.0
 
     def _crashed(self, start: float) -> Outcome:
-        self._proc.join(timeout=5)
-        code = self._proc.exitcode
-        self._proc = None
+        try:
+            code = self._proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001 - still running: it stopped answering
+            self._proc.kill()
+            code = None
+        self._reset()
         if code is None:
             reason = "its process stopped answering"
         elif code < 0:
@@ -190,25 +202,49 @@ class Executor:
             reason = f"its process exited with code {code}"
         return Outcome("crash", message=reason, duration_s=time.monotonic() - start)
 
+    def _reset(self) -> None:
+        for conn in (self._send, self._conn):
+            if conn is not None:
+                conn.close()
+        self._proc = self._send = self._conn = None
+
     def kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join(timeout=5)
-            self._proc = None
+            self._proc.wait(timeout=5)
+            self._reset()
 
     def close(self) -> None:
         """Stop the child (politely, then firmly)."""
         if self._proc is None:
             return
         try:
-            self._conn.send(None)
-            self._proc.join(timeout=2)
-        except (BrokenPipeError, OSError):
+            self._send.send(None)
+            self._proc.wait(timeout=2)
+        except Exception:  # noqa: BLE001 - broken pipe or still running
             pass
-        if self._proc.is_alive():
-            self.kill()
-        self._proc = None
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
+        self._reset()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("kubelab._executor is not a program")
+def main() -> None:  # pragma: no cover - the child's entry point
+    """Entry of the child process started by ``Executor._start``."""
+    import json
+    from multiprocessing.connection import Connection
+
+    for entry in reversed(json.loads(os.environ.pop("KUBELAB_EXECUTOR_PATH", "[]"))):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    read_fd, write_fd = (int(x) for x in os.environ.pop("KUBELAB_EXECUTOR_FDS").split(","))
+    threads = int(os.environ.get("KUBELAB_THREADS", "1"))
+    _child(_Duplex(Connection(read_fd, writable=False), Connection(write_fd, readable=False)), threads)
+
+
+class _Duplex:
+    """Two one-way pipes as one connection (recv from one, send to the other)."""
+
+    def __init__(self, reader: Any, writer: Any) -> None:
+        self.recv = reader.recv
+        self.send = writer.send

@@ -167,4 +167,10 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
         for t in threads:
             t.join(timeout=30)
     counts = store.counts(study.id)
+    errors = [slot.error for slot in slots if slot.error is not None]
+    if errors and counts["done"] + counts["failed"] < total and not interrupted:
+        from kubelab.errors import KubelabError
+
+        raise KubelabError(f"every worker stopped before the study finished: {errors[0]}; "
+                           "run the same command again to resume")
     return RunResult(study, counts, store.trials(study.id, top=top), interrupted, time.monotonic() - started)

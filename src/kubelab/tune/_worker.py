@@ -96,6 +96,7 @@ class Slot:
         self.stop = stop or Stop()
         self.executor = Executor(threads, memory_limit_mb)
         self.on_trial = on_trial
+        self.error: BaseException | None = None
 
     def run(self, idle: Callable[[], bool] | None = None) -> None:
         """Process chunks until stopped, or until ``idle()`` says so when no chunk is waiting."""
@@ -112,6 +113,9 @@ class Slot:
                         return
                     continue
                 self.process(chunk)
+        except Exception as exc:  # a bug or a permanent backend error: record it for whoever runs the slot
+            log.exception("worker slot %s stopped", self.name)
+            self.error = exc
         finally:
             self.executor.close()
 
