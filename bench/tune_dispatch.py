@@ -57,7 +57,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--trials", type=int, default=2000)
-    ap.add_argument("--optuna-trials", type=int, default=400, help="Optuna is slow: fewer trials, same per-trial figure")
+    ap.add_argument("--optuna-trials", type=int, default=400, help="Optuna is slow: fewer trials")
     args = ap.parse_args()
     n = args.trials
     results: dict[str, list[float]] = {"kubelab (SQLite, 2 workers)": [], "joblib loky (n_jobs=2)": [],

@@ -40,7 +40,7 @@ class EmbeddedBroker(Broker):
     """Leases chunks from the store's table; ``study_id`` limits it to one study."""
 
     def __init__(self, store: Store, owner: str, *, lease_s: float = 30.0, study_id: int | None = None,
-                 poll_s: float = 0.2) -> None:
+                 poll_s: float = 0.05) -> None:
         self.url = f"embedded+{store.url}"
         self.store = store
         self.owner = owner

@@ -121,8 +121,8 @@ class Executor:
 
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = {**os.environ, "KUBELAB_THREADS": str(self.threads), "KUBELAB_EXECUTOR_FDS": f"{to_child_r},{from_child_w}",
-               "KUBELAB_EXECUTOR_PATH": json.dumps(sys.path)}
+        env = {**os.environ, "KUBELAB_THREADS": str(self.threads),
+               "KUBELAB_EXECUTOR_FDS": f"{to_child_r},{from_child_w}", "KUBELAB_EXECUTOR_PATH": json.dumps(sys.path)}
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from kubelab.tune._executor import main; main()"],
             pass_fds=(to_child_r, from_child_w), env=env, stdin=subprocess.DEVNULL)
@@ -131,6 +131,11 @@ class Executor:
         self._send = Connection(to_child_w, readable=False)
         self._conn = Connection(from_child_r, writable=False)
 
+    def start(self) -> None:
+        """Start the child ahead of the first task (it is started on demand otherwise)."""
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+
     @property
     def pid(self) -> int | None:
         return None if self._proc is None else int(self._proc.pid)
@@ -138,8 +143,7 @@ class Executor:
     def run(self, task: Task, *, timeout: float | None = None, memory_limit_mb: int | None = None,
             tick: Callable[[], bool] | None = None, tick_every: float = 1.0) -> Outcome:
         """Run one task. ``tick`` is called about every ``tick_every`` s while it runs; False interrupts it."""
-        if self._proc is None or self._proc.poll() is not None:
-            self._start()
+        self.start()
         start = time.monotonic()
         try:
             self._send.send(task)

@@ -135,10 +135,11 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
         per_trial = max(1, cpu // n_workers)
         memory = spec.memory_limit_mb or _default_memory_mb(n_workers)
         cache = StudyCache(store)
+        woke = threading.Event()
         for i in range(n_workers):
             slot_broker = EmbeddedBroker(store, owner_id(i), study_id=study.id) if broker is None else broker
             slot = Slot(store, slot_broker, cache, name=owner_id(i), threads=per_trial, memory_limit_mb=memory,
-                        stop=stop)
+                        stop=stop, on_chunk=woke.set)
             slots.append(slot)
             t = threading.Thread(target=slot.run, name=f"kubelab-slot-{i}", daemon=True)
             t.start()
@@ -158,7 +159,11 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
                 break  # every slot died: stop following rather than wait forever
             if driver is not None:
                 driver.step()
-            time.sleep(poll_s)
+            if slots:
+                woke.wait(poll_s)  # a finished chunk wakes us at once
+                woke.clear()
+            else:
+                time.sleep(poll_s)
     except KeyboardInterrupt:
         interrupted = True
         stop.abort.set()

@@ -88,7 +88,8 @@ class Slot:
 
     def __init__(self, store: Store, broker: Broker, studies: StudyCache, *, name: str, threads: int = 1,
                  memory_limit_mb: int | None = None, stop: Stop | None = None,
-                 on_trial: Callable[[str, TrialRow, Outcome], None] | None = None) -> None:
+                 on_trial: Callable[[str, TrialRow, Outcome], None] | None = None,
+                 on_chunk: Callable[[], None] | None = None) -> None:
         self.store = store
         self.broker = broker
         self.studies = studies
@@ -96,14 +97,16 @@ class Slot:
         self.stop = stop or Stop()
         self.executor = Executor(threads, memory_limit_mb)
         self.on_trial = on_trial
+        self.on_chunk = on_chunk
         self.error: BaseException | None = None
 
     def run(self, idle: Callable[[], bool] | None = None) -> None:
         """Process chunks until stopped, or until ``idle()`` says so when no chunk is waiting."""
         try:
+            self.executor.start()  # start the child now: its start-up overlaps the first claim
             while not self.stop.requested:
                 try:
-                    chunk = self.broker.get(timeout=0.5)
+                    chunk = self.broker.get(timeout=0.2)
                 except TransientError as exc:
                     log.warning("broker unavailable (%s); retrying", exc)
                     time.sleep(1.0)
@@ -113,6 +116,8 @@ class Slot:
                         return
                     continue
                 self.process(chunk)
+                if self.on_chunk is not None:
+                    self.on_chunk()
         except Exception as exc:  # a bug or a permanent backend error: record it for whoever runs the slot
             log.exception("worker slot %s stopped", self.name)
             self.error = exc
