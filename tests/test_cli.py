@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 
 def test_help_lists_commands_and_examples(cli):  # type: ignore[no-untyped-def]
