@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubelab._yamlfile import Locator
 from kubelab.errors import StudyError
 from kubelab.store import STATUSES, Store, Study, TrialRow, get_store
-from kubelab.tune._run import Progress, RunResult, run_study
-from kubelab.tune._spec import StudySpec, parse_data, parse_file
+
+if TYPE_CHECKING:  # the listing commands must not pay for the spec parser and the coordinator
+    from kubelab.tune._run import Progress, RunResult
+    from kubelab.tune._spec import StudySpec
 
 __all__ = ["load_spec", "results", "run", "status"]
 
 
 def load_spec(spec: str | Path | Mapping[str, Any] | StudySpec, base_dir: str | Path = ".") -> StudySpec:
     """A spec from a YAML file path, a mapping (as written in YAML), or an already parsed StudySpec."""
+    from kubelab._yamlfile import Locator
+    from kubelab.tune._spec import StudySpec, parse_data, parse_file
+
     if isinstance(spec, StudySpec):
         return spec
     if isinstance(spec, Mapping):
@@ -45,6 +49,8 @@ def run(spec: str | Path | Mapping[str, Any] | StudySpec, *, store: str | Store 
     Returns:
         RunResult with the counts by status and the leaderboard.
     """
+    from kubelab.tune._run import run_study
+
     parsed = load_spec(spec)
     opened = _store(store)
     broker_obj = None
