@@ -1,0 +1,199 @@
+"""``Cluster``: the few Kubernetes API calls kubelab makes, over lightkube, with errors translated once.
+
+Objects go in and come out as plain dicts (what manifests are). Only kinds in ``_kinds.KINDS`` are handled;
+an unknown kind is a ``ClusterError`` naming the supported ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from kubelab.errors import ClusterError
+from kubelab.kube._config import ClusterConfig, load_config
+from kubelab.kube._kinds import KINDS, Kind, kind_of, resource_class
+
+__all__ = ["Cluster", "object_ref"]
+
+T = TypeVar("T")
+Objects = list[dict[str, Any]]  # an alias: inside Cluster, `list` is the method
+
+
+def object_ref(obj: Mapping[str, Any]) -> str:
+    """``Kind namespace/name`` (or ``Kind name`` for cluster-scoped objects), as messages show it."""
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{obj.get('kind')} {ns + '/' if ns else ''}{meta.get('name')}"
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else obj
+    return dict(data)
+
+
+class Cluster:
+    """A connection to one Kubernetes API server (one kubeconfig context).
+
+    Thread-safe for concurrent calls (lightkube's client is). Use as a context manager or call ``close()``.
+
+    Args:
+        kubeconfig: Path of a kubeconfig file; default ``KUBECONFIG`` or ``~/.kube/config``.
+        context: Context name; default the file's current context.
+        environ: Environment to read ``KUBECONFIG``/``HOME`` from (tests inject one).
+        timeout: Seconds for each API call.
+    """
+
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None, *,
+                 environ: Mapping[str, str] | None = None, timeout: float = 10.0) -> None:
+        from kubelab._deps import require
+
+        require("lightkube", "k8s")
+        self.config: ClusterConfig = load_config(kubeconfig, context, environ=environ)
+        import httpx2
+        from lightkube import Client
+
+        self._client = Client(self.config.single, timeout=httpx2.Timeout(timeout), lazy=False, trust_env=False)
+
+    @property
+    def namespace(self) -> str:
+        """The context's default namespace."""
+        return self.config.namespace
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- calls -----------------------------------------------------------------------------------------
+
+    def kind(self, api_version: str, kind: str) -> Kind:
+        """The table entry for a kind, or a ClusterError listing those kubelab handles."""
+        entry = kind_of(api_version, kind)
+        if entry is None:
+            known = ", ".join(f"{k.api_version}/{k.kind}" for k in KINDS if k.order < 90)
+            raise ClusterError(f"{api_version} {kind}: kubelab cannot apply this kind; it handles: {known}")
+        return entry
+
+    def apply(self, obj: Mapping[str, Any], *, field_manager: str = "kubelab", force: bool = False,
+              dry_run: bool = False) -> dict[str, Any]:
+        """Server-side apply ``obj``; returns the object as the server has it (or would, with ``dry_run``)."""
+        entry = self.kind(str(obj.get("apiVersion")), str(obj.get("kind")))
+        cls = resource_class(entry)
+        meta = obj.get("metadata") or {}
+        body = cls(obj)
+        return self._call(object_ref(obj), lambda: _plain(self._client.apply(
+            body, field_manager=field_manager, force=force, dry_run=dry_run,
+            **({"namespace": meta.get("namespace") or self.namespace} if entry.namespaced else {}))))
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The object, or None if it does not exist."""
+        entry = self.kind(api_version, kind)
+        kwargs = {"namespace": namespace or self.namespace} if entry.namespaced else {}
+        try:
+            return self._call(f"{kind} {name}",
+                              lambda: _plain(self._client.get(resource_class(entry), name, **kwargs)))
+        except ClusterError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    def list(self, api_version: str, kind: str, *, namespace: str | None = None, labels: str | None = None,
+             fields: str | None = None) -> Objects:
+        """Objects of a kind; ``namespace=None`` lists every namespace; ``labels``/``fields`` are selectors."""
+        entry = self.kind(api_version, kind)
+        kwargs: dict[str, Any] = {"namespace": namespace or "*"} if entry.namespaced else {}
+        if labels:
+            kwargs["labels"] = _selector(labels)
+        if fields:
+            kwargs["fields"] = _selector(fields)
+        where = f" in namespace {namespace}" if namespace else ""
+        return self._call(f"list {entry.plural}{where}",
+                          lambda: [_plain(o) for o in self._client.list(resource_class(entry), **kwargs)])
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
+               dry_run: bool = False) -> bool:
+        """Delete an object (background propagation); False if it was already gone."""
+        from lightkube.types import CascadeType
+
+        entry = self.kind(api_version, kind)
+        kwargs = {"namespace": namespace or self.namespace} if entry.namespaced else {}
+        client: Any = self._client  # lightkube's overloads do not cover generic resources
+        try:
+            self._call(f"delete {kind} {name}", lambda: client.delete(
+                resource_class(entry), name, dry_run=dry_run, cascade=CascadeType.BACKGROUND, **kwargs))
+        except ClusterError as exc:
+            if exc.code == 404:
+                return False
+            raise
+        return True
+
+    def events(self, namespace: str, *, kind: str | None = None, name: str | None = None) -> Objects:
+        """Events in ``namespace``, optionally only those about one object, oldest first."""
+        fields = {k: v for k, v in (("involvedObject.kind", kind), ("involvedObject.name", name)) if v}
+        items = self.list("v1", "Event", namespace=namespace,
+                          fields=",".join(f"{k}={v}" for k, v in fields.items()) or None)
+        return sorted(items, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+
+    def pod_metrics(self, namespace: str, labels: str | None = None) -> Objects:
+        """PodMetrics (metrics.k8s.io/v1beta1) of the pods matching ``labels``; a clear error without it."""
+        try:
+            return self.list("metrics.k8s.io/v1beta1", "PodMetrics", namespace=namespace, labels=labels)
+        except ClusterError as exc:
+            if exc.code in (404, 503):
+                raise ClusterError(f"the metrics API (metrics.k8s.io) is not available on {self.config.server}; "
+                                   "hint: install metrics-server (kubectl top needs it too)", code=exc.code) from None
+            raise
+
+    # --- error translation -----------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        with self._translated(what):
+            return fn()
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        import httpx2
+        from lightkube.core.exceptions import ApiError
+
+        where = f"{self.config.server} (context {self.config.context} from {self.config.source})"
+        try:
+            yield
+        except ApiError as exc:
+            status = exc.status
+            code, reason, message = status.code, status.reason, status.message or str(exc)
+            hint = {
+                401: "; hint: the credentials in the kubeconfig were refused: refresh them "
+                     "(your provider's CLI writes new ones)",
+                403: "; hint: your account lacks the RBAC permission for this; ask a cluster admin",
+            }.get(code or 0, "")
+            raise ClusterError(f"{what}: {message}{hint}", code=code, reason=reason) from None
+        except httpx2.TransportError as exc:
+            raise ClusterError(f"cannot reach the Kubernetes API at {where}: {exc or type(exc).__name__}; "
+                               "hint: is the cluster up and the kubeconfig current? "
+                               "(`kubectl cluster-info` checks the same)") from None
+        except httpx2.HTTPStatusError as exc:  # a non-Kubernetes answer (a proxy, a wrong URL)
+            raise ClusterError(f"{what}: {where} answered HTTP {exc.response.status_code}, not the Kubernetes "
+                               "API; hint: check the server URL in the kubeconfig",
+                               code=exc.response.status_code) from None
+        except json.JSONDecodeError:
+            raise ClusterError(f"{what}: {where} did not answer with JSON; hint: check the server URL in the "
+                               "kubeconfig") from None
+
+
+def _selector(text: str) -> dict[str, str]:
+    """``a=b,c=d`` → {"a": "b", "c": "d"} (lightkube's selector form); rejects what it cannot express."""
+    result: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or key.endswith("!") or "=" in value.lstrip("="):
+            raise ClusterError(f"selector {text!r}: {part!r} is not key=value; hint: use app=web or "
+                               "app=web,tier=api (equality only)")
+        result[key.strip()] = value.lstrip("=").strip()
+    return result
