@@ -86,14 +86,17 @@ def test_list_by_label_and_events(cluster: Cluster, fake: FakeKubeAPI) -> None:
     cluster.apply(deployment("api", replicas=1))
     pods = cluster.list("v1", "Pod", namespace="lab", labels="app=web")
     assert len(pods) == 3 and all(p["status"]["phase"] == "Running" for p in pods)
+    assert len(cluster.list("v1", "Pod", namespace="lab", labels="app!=web")) == 1
+    assert len(cluster.list("v1", "Pod", namespace="lab", labels="app,!nope")) == 4
     fake.event({**pods[0], "apiVersion": "v1", "kind": "Pod"}, "Killing", "Stopping container main", type_="Normal")
     events = cluster.events("lab", kind="Pod", name=pods[0]["metadata"]["name"])
     assert [e["reason"] for e in events] == ["Killing"]
 
 
 def test_bad_selector_and_unknown_kind(cluster: Cluster) -> None:
-    with pytest.raises(ClusterError, match="selector 'app in \\(a\\)': .* is not key=value; hint: use app=web"):
-        cluster.list("v1", "Pod", namespace="default", labels="app in (a)")
+    with pytest.raises(ClusterError, match="selector 'tier=api,a b=c': 'a b=c' is not a selector term; hint: use "
+                                           r"app=web, app!=web, app, !app or app in \(web,api\), joined by commas"):
+        cluster.list("v1", "Pod", namespace="default", labels="tier=api,a b=c")
     with pytest.raises(ClusterError, match="example.com/v1 Widget: kubelab cannot apply this kind; it handles: "):
         cluster.apply({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
 

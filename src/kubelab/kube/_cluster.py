@@ -7,6 +7,7 @@ an unknown kind is a ``ClusterError`` naming the supported ones.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -187,13 +188,44 @@ class Cluster:
                                "kubeconfig") from None
 
 
-def _selector(text: str) -> dict[str, str]:
-    """``a=b,c=d`` → {"a": "b", "c": "d"} (lightkube's selector form); rejects what it cannot express."""
-    result: dict[str, str] = {}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip() or key.endswith("!") or "=" in value.lstrip("="):
-            raise ClusterError(f"selector {text!r}: {part!r} is not key=value; hint: use app=web or "
-                               "app=web,tier=api (equality only)")
-        result[key.strip()] = value.lstrip("=").strip()
+_SET = re.compile(r"^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$")
+
+
+def _selector(text: str) -> dict[str, Any]:
+    """A label/field selector (``a=b``, ``a!=b``, ``a``, ``!a``, ``a in (x,y)``, ``a notin (x)``, joined by
+    commas) as lightkube's mapping; anything else is a ClusterError."""
+    from lightkube import operators as op
+
+    result: dict[str, Any] = {}
+    for part in _split(text):
+        if m := _SET.match(part):
+            values = [v.strip() for v in m.group(3).split(",") if v.strip()]
+            result[m.group(1)] = op.in_(values) if m.group(2) == "in" else op.not_in(values)
+            continue
+        key, sep, value = part.partition("!=") if "!=" in part else part.partition("=")
+        key, value = key.strip(), value.lstrip("=").strip()
+        if not sep and _NAME.match(part.lstrip("!")):
+            result[part.lstrip("!")] = op.not_exists() if part.startswith("!") else op.exists()
+        elif sep and _NAME.match(key) and (value == "" or _NAME.match(value)):
+            result[key] = op.not_equal(value) if sep == "!=" else value
+        else:
+            raise ClusterError(f"selector {text!r}: {part!r} is not a selector term; hint: use app=web, "
+                               "app!=web, app, !app or app in (web,api), joined by commas")
     return result
+
+
+_NAME = re.compile(r"^[\w./-]+$")
+
+
+def _split(text: str) -> list[str]:
+    """Split on commas outside parentheses."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    parts.append(current.strip())
+    return [p for p in parts if p]

@@ -1,0 +1,69 @@
+"""Known loads for the monitor's tests, run as a script: they report their own truth.
+
+    python loads.py burn DUTY LOG        spin DUTY of each 20 ms; append "wall cpu" lines to LOG every 50 ms
+    python loads.py hog MIB              print "ready", wait for a line on stdin, allocate and touch MIB MiB,
+                                         print "done", sleep
+    python loads.py workers N MIB        fork N children that each allocate MIB MiB and sleep; print "ready"
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def burn(duty: float, log: str) -> None:
+    with open(log, "a", buffering=1) as out:
+        next_log = 0.0
+        while True:
+            start = time.perf_counter()
+            while time.perf_counter() - start < 0.02 * duty:
+                pass
+            if duty < 1:
+                time.sleep(0.02 * (1 - duty))
+            now = time.time()
+            if now >= next_log:
+                out.write(f"{now} {time.process_time()}\n")
+                next_log = now + 0.05
+
+
+def touch(mib: int) -> bytearray:
+    block = bytearray(mib << 20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return block
+
+
+def hog(mib: int) -> None:
+    print("ready", flush=True)
+    sys.stdin.readline()
+    kept = touch(mib)
+    print("done", flush=True)
+    time.sleep(600)
+    del kept
+
+
+def workers(n: int, mib: int) -> None:
+    read_end, write_end = os.pipe()
+    for _ in range(n):
+        if os.fork() == 0:
+            kept = touch(mib)
+            os.write(write_end, b"x")
+            time.sleep(600)
+            del kept
+            os._exit(0)
+    for _ in range(n):
+        os.read(read_end, 1)
+    print("ready", flush=True)
+    time.sleep(600)
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    if command == "burn":
+        burn(float(args[0]), args[1])
+    elif command == "hog":
+        hog(int(args[0]))
+    else:
+        workers(int(args[0]), int(args[1]))
