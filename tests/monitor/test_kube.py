@@ -72,3 +72,13 @@ def test_selector_errors(cluster: Cluster) -> None:
         KubeTarget(cluster, "app=nothing")
     with pytest.raises(ClusterError, match="selector 'app=web\\)': 'app=web\\)' is not a selector term"):
         KubeTarget(cluster, "app=web)")
+
+
+def test_a_cluster_without_the_metrics_api(tmp_path: Path) -> None:
+    with FakeKubeAPI(metrics=False) as fake, \
+            Cluster(str(fake.kubeconfig(tmp_path / "kc", namespace="lab")), environ={}) as cluster:
+        apply(cluster, [namespace("lab"), deployment("web", replicas=1)], lab="t", poll=0.05)
+        target = KubeTarget(cluster, "app=web")
+        with pytest.raises(ClusterError, match=f"the metrics API \\(metrics.k8s.io\\) is not available on "
+                                               f"{fake.url}; hint: install metrics-server"):
+            target.read()

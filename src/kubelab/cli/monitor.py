@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 import click
 
+from kubelab.cli._kube import kube_options
 from kubelab.cli._output import emit, emit_json
 
 __all__ = ["monitor"]
@@ -55,9 +56,7 @@ cpu_use_core,mem_use_KB (cores and KiB; empty where a request or limit is not se
 @click.option("--port", type=click.IntRange(1, 65535), help="Monitor the process listening on this TCP port.")
 @click.option("-l", "--selector", help="Kubernetes pods by label selector, e.g. app=ml-app.")
 @click.option("-n", "--namespace", help="Kubernetes namespace [default: the context's].")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False),
-              help="Kubeconfig file [env KUBECONFIG; default ~/.kube/config].")
-@click.option("--context", "kube_context", help="Kubeconfig context [default: the current one].")
+@kube_options
 @click.option("-i", "--interval", type=Duration(), default="5s", show_default=True, help="Time between samples.")
 @click.option("-d", "--duration", type=Duration(), default=None,
               help="How long to sample [default: until Ctrl-C, or until the processes exit].")

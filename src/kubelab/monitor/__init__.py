@@ -7,7 +7,7 @@ yields ``Sample`` rows whose columns are ``COLUMNS``.
 
 from __future__ import annotations
 
-from kubelab.monitor._cgroup import CgroupResources, cgroup_resources
+from kubelab.monitor._cgroup import CgroupResources, cgroup_membership, cgroup_resources, group_resources
 from kubelab.monitor._kube import KubeTarget
 from kubelab.monitor._local import LocalTarget, pids_on_port
 from kubelab.monitor._monitor import Monitor
@@ -22,7 +22,9 @@ __all__ = [
     "Monitor",
     "Sample",
     "Target",
+    "cgroup_membership",
     "cgroup_resources",
+    "group_resources",
     "pids_on_port",
     "summarize",
     "write_csv",

@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from kubelab.errors import MonitorError
-from kubelab.monitor._cgroup import CgroupResources, cgroup_resources
+from kubelab.monitor._cgroup import CgroupResources, cgroup_membership, group_resources
 from kubelab.monitor._sample import Sample
 from kubelab.monitor._target import Target
 
@@ -88,6 +88,7 @@ class LocalTarget(Target):
                     raise MonitorError(f"no process with pid {pid}; hint: check it with `ps -p {pid}`") from None
             self._what = f"pid {', '.join(map(str, pids))}"
         self._cpu: dict[tuple[int, float], float] = {}
+        self._membership: dict[tuple[int, float], tuple[tuple[str, str], ...] | None] = {}
         self._last, self._last_wall = time.monotonic(), time.time()
 
     def describe(self) -> str:
@@ -155,7 +156,17 @@ class LocalTarget(Target):
             if parent in pids:
                 parents.add(parent)
         replicas = len(pids - parents)
-        groups = [cgroup_resources(p.pid, root=self._cgroup_root) for p in procs]
+        # A process keeps its cgroup (almost always): membership is read once per process; each distinct
+        # group's settings are read at every sample (limits can change).
+        memberships = {}
+        for p in procs:
+            key = (p.pid, p.create_time())
+            if key not in self._membership:
+                self._membership[key] = cgroup_membership(p.pid)
+            memberships[key] = self._membership[key]
+        self._membership = memberships
+        by_group = {m: group_resources(m, root=self._cgroup_root) for m in set(memberships.values())}
+        groups = [by_group[m] for m in memberships.values()]
         return Sample(
             time=0.0, n_replica=replicas,
             cpu_req_core=_total(groups, "cpu_group", "cpu_req_core"),
