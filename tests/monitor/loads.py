@@ -4,6 +4,8 @@
     python loads.py hog MIB              print "ready", wait for a line on stdin, allocate and touch MIB MiB,
                                          print "done", sleep
     python loads.py workers N MIB        fork N children that each allocate MIB MiB and sleep; print "ready"
+    python loads.py server N             listen on a free port, fork N workers that inherit the socket, print
+                                         the port
 """
 
 from __future__ import annotations
@@ -59,11 +61,27 @@ def workers(n: int, mib: int) -> None:
     time.sleep(600)
 
 
+def server(n: int) -> None:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    for _ in range(n):
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+    print(sock.getsockname()[1], flush=True)
+    time.sleep(600)
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "burn":
         burn(float(args[0]), args[1])
     elif command == "hog":
         hog(int(args[0]))
+    elif command == "server":
+        server(int(args[0]))
     else:
         workers(int(args[0]), int(args[1]))

@@ -13,7 +13,7 @@ from subprocess import Popen
 import pytest
 
 from kubelab.errors import MonitorError
-from kubelab.monitor import LocalTarget, Monitor
+from kubelab.monitor import LocalTarget, Monitor, open_target
 from tests.monitor.conftest import self_reported_cpu
 
 Spawn = Callable[..., Popen[str]]
@@ -79,6 +79,25 @@ def test_port_finds_the_listening_process() -> None:
         port = server.getsockname()[1]
         target = LocalTarget(port=port)
         assert target.describe() == f"port {port} (pid {os.getpid()})"
+
+
+def test_port_of_a_preforking_server_counts_each_worker(spawn: Spawn) -> None:
+    server = spawn("server", "4")
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    target = open_target(port=port)
+    assert target.describe() == f"port {port} (pid {server.pid})"  # the workers hold the socket too
+    target.prime()
+    assert target.read().n_replica == 4
+
+
+def test_open_target_needs_exactly_one_selection() -> None:
+    with pytest.raises(MonitorError, match="give exactly one of --pid, --port, --selector, or a command after --"):
+        open_target()
+    with pytest.raises(MonitorError, match="give exactly one of"):
+        open_target(pids=[1], selector="app=web")
+    with pytest.raises(MonitorError, match="--namespace, --kubeconfig and --context go with --selector"):
+        open_target(pids=[os.getpid()], namespace="lab")
 
 
 def test_a_launched_command_is_stopped_on_close() -> None:

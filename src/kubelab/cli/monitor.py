@@ -69,7 +69,7 @@ def monitor(command: tuple[str, ...], pids: tuple[int, ...], port: int | None, s
     """Sample CPU (cores) and memory (KiB) every --interval into a CSV: local processes (--pid, --port, or
     COMMAND launched here, children included; limits from cgroups) or Kubernetes pods (--selector; usage from
     the metrics API, summed over the same pods as the requests)."""
-    from kubelab.monitor import Monitor, summarize, write_csv
+    from kubelab.monitor import Monitor, open_target, summarize, write_csv
 
     local = bool(pids) + (port is not None) + bool(command)
     if local + bool(selector) != 1:
@@ -85,7 +85,8 @@ def monitor(command: tuple[str, ...], pids: tuple[int, ...], port: int | None, s
 
             raise MonitorError(f"cannot write {out}: {exc.strerror}") from None
     try:
-        target = _target(pids, port, command, selector, namespace, kubeconfig, kube_context)
+        target = open_target(pids=pids, port=port, command=command, selector=selector, namespace=namespace,
+                             kubeconfig=kubeconfig, context=kube_context)
     except BaseException:
         if stream is not None:
             stream.close()
@@ -118,14 +119,3 @@ def monitor(command: tuple[str, ...], pids: tuple[int, ...], port: int | None, s
                    "summary": {r.pop("column"): r for r in summarize(mon.rows)},
                    "rows": [s.as_row() for s in mon.rows]})
 
-
-def _target(pids: tuple[int, ...], port: int | None, command: tuple[str, ...], selector: str | None,
-            namespace: str | None, kubeconfig: str | None, kube_context: str | None) -> Any:
-    if selector:
-        from kubelab.kube import Cluster
-        from kubelab.monitor import KubeTarget
-
-        return KubeTarget(Cluster(kubeconfig, kube_context), selector, namespace)
-    from kubelab.monitor import LocalTarget
-
-    return LocalTarget(pids=pids, port=port, command=command or None)

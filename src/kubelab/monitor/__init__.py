@@ -11,6 +11,7 @@ from kubelab.monitor._cgroup import CgroupResources, cgroup_membership, cgroup_r
 from kubelab.monitor._kube import KubeTarget
 from kubelab.monitor._local import LocalTarget, pids_on_port
 from kubelab.monitor._monitor import Monitor
+from kubelab.monitor._open import open_target
 from kubelab.monitor._sample import COLUMNS, Sample, summarize, write_csv
 from kubelab.monitor._target import Target
 
@@ -25,6 +26,7 @@ __all__ = [
     "cgroup_membership",
     "cgroup_resources",
     "group_resources",
+    "open_target",
     "pids_on_port",
     "summarize",
     "write_csv",

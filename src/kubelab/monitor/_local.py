@@ -35,15 +35,28 @@ def pids_on_port(port: int) -> list[int]:
         raise MonitorError(f"cannot list the sockets of other users' processes to find port {port}; hint: pass "
                            "--pid of the server instead, or run as its user") from None
     pids = {c.pid for c in conns if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid}
-    # A pre-forking server's workers inherit the socket: keep only the processes whose parent is not in the set.
-    roots = []
-    for pid in sorted(pids):
+    # A pre-forking server's workers inherit the socket, and psutil names one holder per socket: climb to the
+    # outermost ancestor that also listens on the port.
+    roots = set()
+    for pid in pids:
         try:
-            if not any(parent.pid in pids for parent in psutil.Process(pid).parents()):
-                roots.append(pid)
+            proc = psutil.Process(pid)
+            for parent in proc.parents():
+                if not _listens(parent, port):
+                    break
+                proc = parent
+            roots.add(proc.pid)
         except psutil.NoSuchProcess:
             continue
-    return roots
+    return sorted(roots)
+
+
+def _listens(proc: psutil.Process, port: int) -> bool:
+    try:
+        return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                   for c in proc.net_connections(kind="tcp"))
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
 
 
 class LocalTarget(Target):
