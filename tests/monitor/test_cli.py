@@ -96,3 +96,26 @@ def test_user_errors_exit_1(cli: Cli, tmp_path: Path) -> None:
         result = cli("monitor", *args)
         assert result.returncode == 1, (args, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_ctrl_c_stops_with_a_summary_and_stops_the_command(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-m", "kubelab", "monitor", "-i", "0.1", "--format", "table", *SLEEPER],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={k: v for k, v in os.environ.items() if k != "KUBELAB_DEBUG"})
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    assert first.startswith("monitoring command")
+    launched = int(first.split("(pid ")[1].split(")")[0])
+    assert proc.stderr.readline().startswith("t=0.1s replicas=1")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped" in err
+    assert out.splitlines()[0].split() == ["COLUMN", "MEAN", "MIN", "MAX", "SAMPLES"]
+    assert not psutil.pid_exists(launched) or psutil.Process(launched).status() == psutil.STATUS_ZOMBIE

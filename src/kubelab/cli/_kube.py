@@ -8,7 +8,7 @@ import click
 
 from kubelab.cli._output import F
 
-__all__ = ["ApplyPrinter", "kube_options"]
+__all__ = ["ApplyPrinter", "kube_options", "run_apply"]
 
 
 def kube_options(f: F) -> F:
@@ -33,3 +33,33 @@ class ApplyPrinter:
         detail = f"  {event.detail}" if event.detail else ""
         suffix = self._suffix if event.action in ("created", "configured", "pruned") else ""
         click.echo(f"{action} {event.ref}{source}{detail}{suffix}", err=True)
+
+
+_COUNTED = ("created", "configured", "unchanged", "pruned")
+
+
+def run_apply(objects: list[dict[str, Any]], *, lab: str, kubeconfig: str | None = None,
+              kube_context: str | None = None, dry_run: bool = False, force: bool = False, prune: bool = True,
+              wait: bool = True, timeout: float = 300.0, fmt: str = "table") -> Any:
+    """What an ``apply`` command does after it has its objects: connect, apply with progress on stderr,
+    and a summary on stdout (``table``: one line of counts; ``json``: counts and every step).
+
+    Returns the ``ApplyResult``; failures raise ``ApplyFailed``/``ClusterError`` (the CLI prints them).
+    """
+    from kubelab.cli._output import emit_json
+    from kubelab.kube import Cluster, apply
+
+    with Cluster(kubeconfig, kube_context) as cluster:
+        click.echo(f"applying {len(objects)} objects of lab {lab} to {cluster.config.server} (context "
+                   f"{cluster.config.context}){' as a server-side dry run' if dry_run else ''}", err=True)
+        result = apply(cluster, objects, lab=lab, dry_run=dry_run, force=force, prune=prune, wait=wait,
+                       timeout=timeout, on_progress=ApplyPrinter(dry_run))
+    counts = {action: result.count(action) for action in _COUNTED}
+    if fmt == "json":
+        emit_json({"lab": lab, "dry_run": dry_run, **counts,
+                   "steps": [{"action": e.action, "object": e.ref, "source": e.source, "detail": e.detail}
+                             for e in result.events]})
+    else:
+        verb = "would be " if dry_run else ""
+        click.echo(f"{lab}: " + ", ".join(f"{n} {verb}{action}" for action, n in counts.items()))
+    return result
