@@ -132,3 +132,18 @@ def test_invalid_objects_are_all_reported_before_anything_is_sent(cluster: Clust
 def test_objects_without_a_namespace_go_to_the_contexts(cluster: Cluster, fake: FakeKubeAPI) -> None:
     apply(cluster, [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}}], lab="demo")
     assert fake.get("v1", "ConfigMap", "c", "default") is not None
+
+
+def test_a_namespace_with_foreign_objects_is_kept(cluster: Cluster, fake: FakeKubeAPI) -> None:
+    apply(cluster, [namespace("team"), configmap("ours", {}, namespace="team")], lab="demo")
+    fake.put(configmap("theirs", {}, namespace="team"))
+    fake.put({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "team"}})
+    result = apply(cluster, [], lab="demo")
+    assert actions(result) == {"ConfigMap team/ours": "pruned"}
+    assert result.events[-1].action == "kept" and result.events[-1].ref == "Namespace team"
+    assert result.events[-1].detail == ("it holds objects this lab did not make (ConfigMap theirs); delete it "
+                                        "yourself if you mean to: kubectl delete namespace team")
+    assert fake.get("v1", "ConfigMap", "theirs", "team") is not None
+    fake.delete_where(lambda k, _: k[3] == "theirs")
+    result = apply(cluster, [], lab="demo")
+    assert actions(result) == {"Namespace team": "pruned"}

@@ -22,7 +22,8 @@ def kube_options(f: F) -> F:
 class ApplyPrinter:
     """Prints each ``kubelab.kube.ApplyEvent`` on stderr: ``created  Deployment lab/workers  (workers)``."""
 
-    _STYLE = {"created": "green", "configured": "yellow", "pruned": "red", "ready": "green", "waiting": "cyan"}
+    _STYLE = {"created": "green", "configured": "yellow", "pruned": "red", "kept": "magenta", "ready": "green",
+              "waiting": "cyan"}
 
     def __init__(self, dry_run: bool = False) -> None:
         self._suffix = " (dry run)" if dry_run else ""

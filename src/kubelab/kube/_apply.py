@@ -25,7 +25,8 @@ class ApplyEvent:
     """One step of an apply, for progress display.
 
     Attributes:
-        action: ``created``, ``configured``, ``unchanged``, ``pruned``, ``waiting``, ``ready``.
+        action: ``created``, ``configured``, ``unchanged``, ``pruned``, ``kept`` (a namespace left out of
+            the lab that still holds objects the lab did not make), ``waiting``, ``ready``.
         ref: ``Kind namespace/name``.
         source: The definition key the object came from, if known.
         detail: Extra text (rollout progress).
@@ -175,14 +176,41 @@ def apply(cluster: Cluster, objects: Iterable[Mapping[str, Any]], *, lab: str, f
         wanted = {_key(o) for o in prepared}
         stale = [o for k, o in existing.items() if k not in wanted]
         order = {(k.api_version, k.kind): k.order for k in APPLIED_KINDS}
+        pruned: set[Key] = set()
         for obj in sorted(stale, key=lambda o: -order[(o["apiVersion"], o["kind"])]):
             key = _key(obj)
+            if obj["kind"] == "Namespace" and (foreign := _foreign(cluster, key[3], lab, pruned)):
+                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+                emit(ApplyEvent("kept", object_ref(obj), source_of(obj),
+                                f"it holds objects this lab did not make ({shown}); delete it yourself if you "
+                                f"mean to: kubectl delete namespace {key[3]}"))
+                continue
             if cluster.delete(key[0], key[1], key[3], key[2] or None, dry_run=dry_run):
+                pruned.add(key)
                 emit(ApplyEvent("pruned", object_ref(obj), source_of(obj)))
     if wait and not dry_run:
         workloads = [o for o in applied if o["kind"] in WORKLOADS]
         wait_rollout(cluster, workloads, timeout=timeout, grace=grace, poll=poll, on_progress=emit)
     return result
+
+
+# Every namespace has these from birth; they do not make a namespace "someone else's".
+_BUILT_IN = {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")}
+
+
+def _foreign(cluster: Cluster, namespace: str, lab: str, pruned: set[Key]) -> list[str]:
+    """Objects in ``namespace`` that this lab did not make (and this apply did not just prune)."""
+    found = []
+    for entry in APPLIED_KINDS:
+        if not entry.namespaced:
+            continue
+        for obj in cluster.list(entry.api_version, entry.kind, namespace=namespace):
+            name = obj["metadata"]["name"]
+            labels = obj["metadata"].get("labels") or {}
+            key = (entry.api_version, entry.kind, namespace, name)
+            if labels.get(LAB_LABEL) != lab and (entry.kind, name) not in _BUILT_IN and key not in pruned:
+                found.append(f"{entry.kind} {name}")
+    return found
 
 
 def _explain(exc: ClusterError, key: str) -> str:
