@@ -98,9 +98,11 @@ class FakeKubeAPI:
     Use as a context manager, or ``start()``/``stop()``. ``kubeconfig(path)`` writes a kubeconfig for it.
     """
 
-    def __init__(self, token: str | None = "fake-token", *, metrics: bool = True) -> None:
+    def __init__(self, token: str | None = "fake-token", *, missing: tuple[str, ...] = ()) -> None:
         self.token = token
-        self.metrics = metrics  # False: no metrics.k8s.io, as on a cluster without metrics-server
+        # API groups/versions this cluster does not serve: "metrics.k8s.io/v1beta1" (no metrics-server),
+        # "keda.sh/v1alpha1" (no KEDA).
+        self.missing = set(missing)
         self.requests: list[tuple[str, str]] = []  # (method, path?query), for tests that check what was sent
         self._lock = threading.RLock()
         self._store: dict[Key, Record] = {}
@@ -237,7 +239,7 @@ class FakeKubeAPI:
                                          if gv.startswith(g + "/")]} for g in groups]}
         gv, namespace, rest = self._route(path)
         resource = RESOURCES.get((gv, rest[0])) if rest else None
-        if not self.metrics and gv.startswith("metrics.k8s.io/"):
+        if gv in self.missing:
             resource = None
         if resource is None or len(rest) > 2:
             raise ApiStatus(404, "NotFound", f"the server could not find the requested resource ({url})")

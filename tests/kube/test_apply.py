@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +148,26 @@ def test_a_namespace_with_foreign_objects_is_kept(cluster: Cluster, fake: FakeKu
     fake.delete_where(lambda k, _: k[3] == "theirs")
     result = apply(cluster, [], lab="demo")
     assert actions(result) == {"Namespace team": "pruned"}
+
+
+def test_a_kind_the_cluster_does_not_serve(tmp_path: Path) -> None:
+    scaled = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+              "metadata": {"name": "workers", "namespace": "lab", "annotations": {
+                  "kubelab.dev/source": "tuning.workers.autoscaling"}},
+              "spec": {"scaleTargetRef": {"name": "workers"}, "minReplicaCount": 0}}
+    with FakeKubeAPI(missing=("keda.sh/v1alpha1",)) as fake, \
+            Cluster(str(fake.kubeconfig(tmp_path / "kc")), environ={}) as cluster, \
+            pytest.raises(ApplyFailed) as err:
+        apply(cluster, [namespace("lab"), scaled], lab="demo")
+    assert str(err.value).splitlines()[1] == (
+        "  tuning.workers.autoscaling: ScaledObject lab/workers: the cluster does not serve keda.sh/v1alpha1 "
+        "ScaledObject; hint: install what provides it (KEDA: https://keda.sh), or turn off the part of "
+        "tuning.workers.autoscaling that needs it")
+
+
+def test_a_cluster_without_keda_applies_labs_that_do_not_need_it(tmp_path: Path) -> None:
+    with FakeKubeAPI(missing=("keda.sh/v1alpha1",)) as fake, \
+            Cluster(str(fake.kubeconfig(tmp_path / "kc")), environ={}) as cluster:
+        apply(cluster, lab_objects(), lab="demo", poll=0.05)
+        result = apply(cluster, [namespace("lab")], lab="demo", poll=0.05)
+        assert actions(result)["Deployment lab/workers"] == "pruned"

@@ -75,7 +75,7 @@ def test_selector_errors(cluster: Cluster) -> None:
 
 
 def test_a_cluster_without_the_metrics_api(tmp_path: Path) -> None:
-    with FakeKubeAPI(metrics=False) as fake, \
+    with FakeKubeAPI(missing=("metrics.k8s.io/v1beta1",)) as fake, \
             Cluster(str(fake.kubeconfig(tmp_path / "kc", namespace="lab")), environ={}) as cluster:
         apply(cluster, [namespace("lab"), deployment("web", replicas=1)], lab="t", poll=0.05)
         target = KubeTarget(cluster, "app=web")

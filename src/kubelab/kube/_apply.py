@@ -138,7 +138,13 @@ def apply(cluster: Cluster, objects: Iterable[Mapping[str, Any]], *, lab: str, f
     prepared = _prepare(objects, lab, cluster.namespace)
     existing: dict[Key, dict[str, Any]] = {}
     for entry in APPLIED_KINDS:
-        for obj in cluster.list(entry.api_version, entry.kind, labels=lab_selector(lab)):
+        try:
+            found = cluster.list(entry.api_version, entry.kind, labels=lab_selector(lab))
+        except ClusterError as exc:
+            if exc.code == 404:  # a kind the cluster does not serve (no KEDA, say): none of it exists
+                continue
+            raise
+        for obj in found:
             obj = {**obj, "apiVersion": entry.api_version, "kind": entry.kind}  # list items carry neither
             existing[_key(obj)] = obj
     new_namespaces = set()
@@ -156,7 +162,7 @@ def apply(cluster: Cluster, objects: Iterable[Mapping[str, Any]], *, lab: str, f
             if exc.code == 404 and dry_run and key[2] in new_namespaces:
                 emit(ApplyEvent("created", ref, source, f"(its namespace {key[2]} would be created first)"))
                 continue
-            errors.append(f"{where}: {_explain(exc, source or ref)}")
+            errors.append(f"{where}: {_explain(exc, source or ref, obj)}")
             continue
         if before is None:
             action = "created"
@@ -204,7 +210,13 @@ def _foreign(cluster: Cluster, namespace: str, lab: str, pruned: set[Key]) -> li
     for entry in APPLIED_KINDS:
         if not entry.namespaced:
             continue
-        for obj in cluster.list(entry.api_version, entry.kind, namespace=namespace):
+        try:
+            items = cluster.list(entry.api_version, entry.kind, namespace=namespace)
+        except ClusterError as exc:
+            if exc.code == 404:
+                continue
+            raise
+        for obj in items:
             name = obj["metadata"]["name"]
             labels = obj["metadata"].get("labels") or {}
             key = (entry.api_version, entry.kind, namespace, name)
@@ -213,8 +225,12 @@ def _foreign(cluster: Cluster, namespace: str, lab: str, pruned: set[Key]) -> li
     return found
 
 
-def _explain(exc: ClusterError, key: str) -> str:
+def _explain(exc: ClusterError, key: str, obj: Mapping[str, Any]) -> str:
     text = str(exc).split(": ", 1)[-1]
+    if exc.code == 404 and "could not find the requested resource" in text:
+        provider = " (KEDA: https://keda.sh)" if str(obj.get("apiVersion")).startswith("keda.sh/") else ""
+        return (f"the cluster does not serve {obj.get('apiVersion')} {obj.get('kind')}; hint: install what "
+                f"provides it{provider}, or turn off the part of {key} that needs it")
     if exc.code == 409 and "conflict" in text:
         return (f"{text}; hint: another field manager owns these fields: leave them out of {key} (an "
                 "autoscaler owning replicas, say), or rerun with --force-conflicts to take them over")
