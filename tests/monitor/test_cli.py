@@ -92,10 +92,20 @@ def test_user_errors_exit_1(cli: Cli, tmp_path: Path) -> None:
         (["--out", str(tmp_path / "no" / "dir.csv"), *SLEEPER],
          f"error: cannot write {tmp_path / 'no' / 'dir.csv'}: No such file or directory"),
     ]
-    for args, message in cases:
-        result = cli("monitor", *args)
-        assert result.returncode == 1, (args, result.stderr)
-        assert message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+    with FakeKubeAPI() as fake:
+        kubeconfig = fake.kubeconfig(tmp_path / "kc")
+        cases += [
+            (["--selector", "app=web", "--kubeconfig", str(kubeconfig), "--context", "prod"],
+             f"error: kubeconfig {kubeconfig}: no context 'prod'; hint: use one of: fake"),
+            (["--selector", "app=web", "--kubeconfig", str(kubeconfig), "-n", "lab"],
+             "error: no pods match app=web in namespace lab; hint: check with kubectl get pods -n lab -l app=web"),
+            (["--selector", "app=a=b", "--kubeconfig", str(kubeconfig)],
+             "error: selector 'app=a=b': 'app=a=b' is not a selector term"),
+        ]
+        for args, message in cases:
+            result = cli("monitor", *args)
+            assert result.returncode == 1, (args, result.stderr)
+            assert message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
 
 
 def test_ctrl_c_stops_with_a_summary_and_stops_the_command(tmp_path: Path) -> None:
