@@ -4,6 +4,8 @@
     python loads.py hog MIB              print "ready", wait for a line on stdin, allocate and touch MIB MiB,
                                          print "done", sleep
     python loads.py workers N MIB        fork N children that each allocate MIB MiB and sleep; print "ready"
+    python loads.py spawnpool N          start N workers with multiprocessing's spawn context (which also starts
+                                         its resource tracker), print "ready"
     python loads.py server N             listen on a free port, fork N workers that inherit the socket, print
                                          the port
 """
@@ -61,6 +63,22 @@ def workers(n: int, mib: int) -> None:
     time.sleep(600)
 
 
+def _wait(event: object) -> None:
+    event.wait()  # type: ignore[attr-defined]
+
+
+def spawnpool(n: int) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    event = ctx.Event()
+    for _ in range(n):
+        ctx.Process(target=_wait, args=(event,), daemon=True).start()
+    time.sleep(1.0)
+    print("ready", flush=True)
+    time.sleep(600)
+
+
 def server(n: int) -> None:
     import socket
 
@@ -81,6 +99,8 @@ if __name__ == "__main__":
         burn(float(args[0]), args[1])
     elif command == "hog":
         hog(int(args[0]))
+    elif command == "spawnpool":
+        spawnpool(int(args[0]))
     elif command == "server":
         server(int(args[0]))
     else:

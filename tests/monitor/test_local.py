@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from subprocess import Popen
 
+import psutil
 import pytest
 
 from kubelab.errors import MonitorError
@@ -70,6 +71,16 @@ def test_children_are_replicas_and_their_memory_counts(spawn: Spawn) -> None:
     assert sample.n_replica == 3
     assert sample.mem_use_kib is not None and sample.mem_use_kib >= 3 * 40 * 1024
     assert target.describe() == f"pid {parent.pid}"
+
+
+def test_multiprocessing_helpers_are_not_replicas(spawn: Spawn) -> None:
+    parent = spawn("spawnpool", "3")
+    assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
+    target = LocalTarget(pids=[parent.pid])
+    target.prime()
+    tree = psutil.Process(parent.pid).children()
+    assert any("resource_tracker" in " ".join(p.cmdline()) for p in tree)  # the helper is there
+    assert target.read().n_replica == 3
 
 
 def test_port_finds_the_listening_process() -> None:

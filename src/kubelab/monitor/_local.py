@@ -4,7 +4,8 @@ CPU use is the sum of user + system CPU time of every process in the tree, diffe
 divided by the wall time between them; a process born during the interval counts from its birth; CPU of a
 process that exits during an interval is lost for that interval. Memory is the sum of resident set sizes
 (shared pages of forked workers count in each). Replicas are the leaf processes of the tree: a server with
-four workers is four replicas; a single process is one.
+four workers is four replicas; a single process is one; multiprocessing's resource tracker and fork server
+are helpers, not replicas (their CPU and memory still count).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from kubelab.monitor._sample import Sample
 from kubelab.monitor._target import Target
 
 __all__ = ["LocalTarget", "pids_on_port"]
+
+# Processes that belong to a server but are not workers (uvicorn --workers starts a resource tracker).
+_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver", "multiprocessing.semaphore_tracker")
 
 
 def pids_on_port(port: int) -> list[int]:
@@ -102,6 +106,7 @@ class LocalTarget(Target):
             self._what = f"pid {', '.join(map(str, pids))}"
         self._cpu: dict[tuple[int, float], float] = {}
         self._membership: dict[tuple[int, float], tuple[tuple[str, str], ...] | None] = {}
+        self._helpers: dict[tuple[int, float], bool] = {}
         self._last, self._last_wall = time.monotonic(), time.time()
 
     def describe(self) -> str:
@@ -168,7 +173,7 @@ class LocalTarget(Target):
                 continue
             if parent in pids:
                 parents.add(parent)
-        replicas = len(pids - parents)
+        replicas = sum(1 for p in procs if p.pid not in parents and not self._helper(p))
         # A process keeps its cgroup (almost always): membership is read once per process; each distinct
         # group's settings are read at every sample (limits can change).
         memberships = {}
@@ -188,6 +193,17 @@ class LocalTarget(Target):
             mem_lim_kib=_kib(_total(groups, "memory_group", "mem_lim_bytes")),
             cpu_use_core=used / elapsed if live else None,
             mem_use_kib=sum(rss for _, rss in live) // 1024 if live else None)
+
+    def _helper(self, proc: psutil.Process) -> bool:
+        """Whether ``proc`` is a helper, not a worker: multiprocessing's resource tracker or fork server."""
+        key = (proc.pid, proc.create_time())
+        if key not in self._helpers:
+            try:
+                cmdline = " ".join(proc.cmdline())
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                cmdline = ""
+            self._helpers[key] = any(h in cmdline for h in _HELPERS)
+        return self._helpers[key]
 
     def close(self) -> None:
         if self._launched is None or self._launched.poll() is not None:
