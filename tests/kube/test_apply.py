@@ -171,3 +171,18 @@ def test_a_cluster_without_keda_applies_labs_that_do_not_need_it(tmp_path: Path)
         apply(cluster, lab_objects(), lab="demo", poll=0.05)
         result = apply(cluster, [namespace("lab")], lab="demo", poll=0.05)
         assert actions(result)["Deployment lab/workers"] == "pruned"
+
+
+def test_create_only_secrets_are_never_overwritten(cluster: Cluster, fake: FakeKubeAPI) -> None:
+    def secret(password: str) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {
+                    "name": "db", "namespace": "lab", "annotations": {"kubelab.dev/create-only": "true"}},
+                "stringData": {"password": password}}
+
+    apply(cluster, [namespace("lab"), secret("first")], lab="demo")
+    result = apply(cluster, [namespace("lab"), secret("regenerated")], lab="demo")
+    assert [(e.action, e.detail) for e in result.events if e.ref == "Secret lab/db"] == [
+        ("unchanged", "create-only: the existing object is kept")]
+    assert fake.get("v1", "Secret", "db", "lab")["stringData"] == {"password": "first"}  # type: ignore[index]
+    apply(cluster, [namespace("lab")], lab="demo")  # left out of the lab: pruned like anything else
+    assert fake.get("v1", "Secret", "db", "lab") is None

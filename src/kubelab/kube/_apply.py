@@ -11,7 +11,7 @@ from kubelab.errors import ApplyFailed, ClusterError
 from kubelab.kube._cluster import Cluster, object_ref
 from kubelab.kube._diagnose import source_of
 from kubelab.kube._kinds import APPLIED_KINDS, kind_of
-from kubelab.kube._labels import LAB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, lab_selector
+from kubelab.kube._labels import CREATE_ONLY_ANNOTATION, LAB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, lab_selector
 from kubelab.kube._rollout import WORKLOADS, wait_rollout
 
 __all__ = ["ApplyEvent", "ApplyResult", "apply"]
@@ -156,6 +156,10 @@ def apply(cluster: Cluster, objects: Iterable[Mapping[str, Any]], *, lab: str, f
         before = existing.get(key)
         if before is None:
             before = cluster.get(key[0], key[1], key[3], key[2] or None)
+        if before is not None and _create_only(obj):
+            applied.append(obj)  # generated once (a password): never overwritten, never pruned while listed
+            emit(ApplyEvent("unchanged", ref, source, "create-only: the existing object is kept"))
+            continue
         try:
             after = cluster.apply(obj, field_manager=field_manager, force=force, dry_run=dry_run)
         except ClusterError as exc:
@@ -198,6 +202,11 @@ def apply(cluster: Cluster, objects: Iterable[Mapping[str, Any]], *, lab: str, f
         workloads = [o for o in applied if o["kind"] in WORKLOADS]
         wait_rollout(cluster, workloads, timeout=timeout, grace=grace, poll=poll, on_progress=emit)
     return result
+
+
+def _create_only(obj: Mapping[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(CREATE_ONLY_ANNOTATION, "")).lower() == "true"
 
 
 # Every namespace has these from birth; they do not make a namespace "someone else's".
