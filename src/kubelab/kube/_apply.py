@@ -136,17 +136,7 @@ def apply(cluster: Cluster, objects: Iterable[Mapping[str, Any]], *, lab: str, f
         report(event)
 
     prepared = _prepare(objects, lab, cluster.namespace)
-    existing: dict[Key, dict[str, Any]] = {}
-    for entry in APPLIED_KINDS:
-        try:
-            found = cluster.list(entry.api_version, entry.kind, labels=lab_selector(lab))
-        except ClusterError as exc:
-            if exc.code == 404:  # a kind the cluster does not serve (no KEDA, say): none of it exists
-                continue
-            raise
-        for obj in found:
-            obj = {**obj, "apiVersion": entry.api_version, "kind": entry.kind}  # list items carry neither
-            existing[_key(obj)] = obj
+    existing = _lab_objects(cluster, lab)
     new_namespaces = set()
     errors: list[str] = []
     applied: list[dict[str, Any]] = []
@@ -184,24 +174,45 @@ def apply(cluster: Cluster, objects: Iterable[Mapping[str, Any]], *, lab: str, f
                           + "\n".join(f"  {e}" for e in errors), errors)
     if prune:
         wanted = {_key(o) for o in prepared}
-        stale = [o for k, o in existing.items() if k not in wanted]
-        order = {(k.api_version, k.kind): k.order for k in APPLIED_KINDS}
-        pruned: set[Key] = set()
-        for obj in sorted(stale, key=lambda o: -order[(o["apiVersion"], o["kind"])]):
-            key = _key(obj)
-            if obj["kind"] == "Namespace" and (foreign := _foreign(cluster, key[3], lab, pruned)):
-                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-                emit(ApplyEvent("kept", object_ref(obj), source_of(obj),
-                                f"it holds objects this lab did not make ({shown}); delete it yourself if you "
-                                f"mean to: kubectl delete namespace {key[3]}"))
-                continue
-            if cluster.delete(key[0], key[1], key[3], key[2] or None, dry_run=dry_run):
-                pruned.add(key)
-                emit(ApplyEvent("pruned", object_ref(obj), source_of(obj)))
+        _prune(cluster, [o for k, o in existing.items() if k not in wanted], lab, dry_run, emit)
     if wait and not dry_run:
         workloads = [o for o in applied if o["kind"] in WORKLOADS]
         wait_rollout(cluster, workloads, timeout=timeout, grace=grace, poll=poll, on_progress=emit)
     return result
+
+
+def _lab_objects(cluster: Cluster, lab: str) -> dict[Key, dict[str, Any]]:
+    """Every object of an applied kind that carries this lab's labels, by key."""
+    existing: dict[Key, dict[str, Any]] = {}
+    for entry in APPLIED_KINDS:
+        try:
+            found = cluster.list(entry.api_version, entry.kind, labels=lab_selector(lab))
+        except ClusterError as exc:
+            if exc.code == 404:  # a kind the cluster does not serve (no KEDA, say): none of it exists
+                continue
+            raise
+        for obj in found:
+            obj = {**obj, "apiVersion": entry.api_version, "kind": entry.kind}  # list items carry neither
+            existing[_key(obj)] = obj
+    return existing
+
+
+def _prune(cluster: Cluster, stale: list[dict[str, Any]], lab: str, dry_run: bool,
+           emit: Callable[[ApplyEvent], None]) -> None:
+    """Delete ``stale`` objects, most dependent first; keep namespaces that hold what the lab did not make."""
+    order = {(k.api_version, k.kind): k.order for k in APPLIED_KINDS}
+    pruned: set[Key] = set()
+    for obj in sorted(stale, key=lambda o: -order[(o["apiVersion"], o["kind"])]):
+        key = _key(obj)
+        if obj["kind"] == "Namespace" and (foreign := _foreign(cluster, key[3], lab, pruned)):
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            emit(ApplyEvent("kept", object_ref(obj), source_of(obj),
+                            f"it holds objects this lab did not make ({shown}); delete it yourself if you "
+                            f"mean to: kubectl delete namespace {key[3]}"))
+            continue
+        if cluster.delete(key[0], key[1], key[3], key[2] or None, dry_run=dry_run):
+            pruned.add(key)
+            emit(ApplyEvent("pruned", object_ref(obj), source_of(obj)))
 
 
 def _create_only(obj: Mapping[str, Any]) -> bool:
