@@ -17,7 +17,9 @@ Implemented:
   errors, crash loops, quota refusals, unbound volumes, never ready), with the Events a real cluster emits;
 - ``metrics.k8s.io/v1beta1`` PodMetrics, from usage set by ``set_pod_metrics``.
 
-Not implemented (a request for it gets 405 or 415): ``POST``/``PUT``, JSON/merge/strategic patches, watch,
+- watches (``?watch=true`` on a list; ``fake_watch`` says what of them);
+
+Not implemented (a request for it gets 405 or 415): ``POST``/``PUT``, JSON/merge/strategic patches,
 subresources (``/status``, ``/scale``, ``/log``), schema validation and defaulting, admission, RBAC, list
 pagination, label-selector set syntax (``in``, ``notin``), finalizers and graceful deletion.
 """
@@ -26,10 +28,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,11 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from tests.kube import fake_ssa, fake_workloads
+from tests.kube.fake_select import SelectorError
+from tests.kube.fake_select import matches as _matches
+from tests.kube.fake_select import matches_fields as _matches_fields
+from tests.kube.fake_select import parse_selector as _parse_selector
+from tests.kube.fake_watch import ChangeLog
 from tests.kube.fake_workloads import Behaviour, Ready
 
 __all__ = ["FakeKubeAPI", "RESOURCES"]
@@ -106,6 +112,7 @@ class FakeKubeAPI:
         self.requests: list[tuple[str, str]] = []  # (method, path?query), for tests that check what was sent
         self._lock = threading.RLock()
         self._store: dict[Key, Record] = {}
+        self._log = ChangeLog(self._lock)
         self._rv = itertools.count(1000)
         self._behaviours: dict[tuple[str, str], Behaviour] = {}
         self._metrics: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
@@ -128,6 +135,7 @@ class FakeKubeAPI:
 
     def stop(self) -> None:
         if self._server is not None:
+            self._log.close()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
@@ -182,6 +190,7 @@ class FakeKubeAPI:
             if status is not None:
                 obj["status"] = status
             self._store[key] = Record(obj, fake_ssa.flatten(obj), {})
+            self._log.record("MODIFIED" if old else "ADDED", key, self._full(key))
             return obj
 
     def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:
@@ -200,11 +209,16 @@ class FakeKubeAPI:
             record = self._store[(api_version, _PLURAL[(api_version, kind)], namespace, name)]
             record.obj["status"] = status
             record.obj["metadata"]["resourceVersion"] = str(next(self._rv))
+            key = (api_version, _PLURAL[(api_version, kind)], namespace, name)
+            self._log.record("MODIFIED", key, self._full(key))
 
     def delete_where(self, test: Callable[[Key, dict[str, Any]], bool]) -> None:
         with self._lock:
             for key in [k for k, r in self._store.items() if test(k, r.obj)]:
+                gone = self._full(key)
+                gone["metadata"]["resourceVersion"] = str(next(self._rv))
                 del self._store[key]
+                self._log.record("DELETED", key, gone)
                 self._metrics.pop((key[2], key[3]), None)
 
     def event(self, involved: dict[str, Any], reason: str, message: str, *, type_: str = "Warning",
@@ -247,7 +261,16 @@ class FakeKubeAPI:
         name = rest[1] if len(rest) == 2 else None
         if namespaced and namespace is None and name is not None:
             raise ApiStatus(404, "NotFound", "the server could not find the requested resource")
+        try:
+            return self._dispatch(method, gv, rest, kind, namespace, name, headers, body, query)
+        except SelectorError as exc:
+            raise ApiStatus(400, "BadRequest", str(exc)) from None
+
+    def _dispatch(self, method: str, gv: str, rest: list[str], kind: str, namespace: str | None, name: str | None,
+                  headers: dict[str, str], body: bytes, query: dict[str, str]) -> tuple[int, Any]:
         with self._lock:
+            if method == "GET" and name is None and query.get("watch") in ("true", "1"):
+                return 200, self._watch(gv, rest[0], kind, namespace, query)
             if method == "GET" and name is None:
                 return 200, self._list(gv, rest[0], kind, namespace, query)
             if method == "GET":
@@ -256,7 +279,7 @@ class FakeKubeAPI:
                 return self._apply(gv, rest[0], kind, namespace or "", name, headers, body, query)
             if method == "DELETE" and name is not None:
                 return 200, self._delete(gv, rest[0], kind, namespace or "", name, query)
-        raise ApiStatus(405, "MethodNotAllowed", f"the fake API server does not implement {method} {parts.path}")
+        raise ApiStatus(405, "MethodNotAllowed", f"the fake API server does not implement {method} on {gv} {kind}")
 
     @staticmethod
     def _route(path: list[str]) -> tuple[str, str | None, list[str]]:
@@ -296,6 +319,24 @@ class FakeKubeAPI:
                  for o in items]
         return {"apiVersion": gv, "kind": f"{kind}List",
                 "metadata": {"resourceVersion": str(next(self._rv))}, "items": items}
+
+    def _full(self, key: Key) -> dict[str, Any]:
+        """A copy of a stored object with its apiVersion and kind (as watch events carry them)."""
+        kind, _ = RESOURCES[(key[0], key[1])]
+        return {"apiVersion": key[0], "kind": kind, **json.loads(json.dumps(self._store[key].obj))}
+
+    def _watch(self, gv: str, plural: str, kind: str, namespace: str | None, query: dict[str, str]) -> Any:
+        labels = _parse_selector(query.get("labelSelector", ""), "labelSelector")
+        fields = _parse_selector(query.get("fieldSelector", ""), "fieldSelector")
+
+        def match(key: Key, obj: dict[str, Any]) -> bool:
+            return key[0] == gv and key[1] == plural and namespace in (None, key[2]) \
+                and _matches(obj.get("metadata", {}).get("labels") or {}, labels) and _matches_fields(obj, fields)
+
+        since = query.get("resourceVersion", "0")
+        initial = [self._full(k) for k, r in sorted(self._store.items()) if match(k, r.obj)] if since == "0" else []
+        after = max((int(o["metadata"]["resourceVersion"]) for o in initial), default=int(since))
+        return self._log.stream(initial, after, match, float(query.get("timeoutSeconds", 1800)))
 
     def _pod_metrics(self, namespace: str | None, labels: dict[str, tuple[str, str | None]]) -> list[dict[str, Any]]:
         out = []
@@ -366,6 +407,8 @@ class FakeKubeAPI:
         obj = {"apiVersion": gv, "kind": kind, **obj}
         if not dry_run:
             self._store[key] = Record(obj, fields, owners)
+            if changed:
+                self._log.record("ADDED" if old is None else "MODIFIED", key, self._full(key))
             if spec_changed and kind in ("Deployment", "StatefulSet"):
                 fake_workloads.reconcile(self, obj)
         return (201 if old is None else 200), json.loads(json.dumps(self._store[key].obj if not dry_run else obj))
@@ -378,51 +421,13 @@ class FakeKubeAPI:
             raise ApiStatus(404, "NotFound", f'{plural} "{name}" not found', {"name": name, "kind": plural})
         if query.get("dryRun") != "All":
             uid = record.obj["metadata"]["uid"]
-            del self._store[key]
+            self.delete_where(lambda k, _: k == key)
             if kind == "Namespace":
                 self.delete_where(lambda k, _: k[2] == name)
             if kind in ("Deployment", "StatefulSet"):
                 fake_workloads.remove_owned(self, namespace, uid)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {"name": name, "kind": plural, "uid": record.obj["metadata"]["uid"]}}
-
-
-_SELECTOR_TERM = re.compile(r"^(!?)([A-Za-z0-9_./-]+)(?:\s*(!=|==|=)\s*([A-Za-z0-9_.-]*))?$")
-
-
-def _parse_selector(text: str, what: str) -> dict[str, tuple[str, str | None]]:
-    """``k=v,k!=v,k,!k`` → {key: (op, value)}; set syntax is refused with 400."""
-    out: dict[str, tuple[str, str | None]] = {}
-    for term in (t.strip() for t in text.split(",") if t.strip()):
-        m = _SELECTOR_TERM.match(term)
-        if m is None:
-            raise ApiStatus(400, "BadRequest", f"unable to parse requirement: {what} {term!r} (the fake supports "
-                                               "k=v, k!=v, k and !k only)")
-        neg, key, op, value = m.groups()
-        out[key] = ("!" if neg else "exists", None) if op is None else ("!=" if op == "!=" else "=", value)
-    return out
-
-
-def _matches(labels: dict[str, str], selector: dict[str, tuple[str, str | None]]) -> bool:
-    for key, (op, value) in selector.items():
-        if op == "=" and labels.get(key) != value:
-            return False
-        if (op == "!=" and labels.get(key) == value) or (op == "!" and key in labels):
-            return False
-        if op == "exists" and key not in labels:
-            return False
-    return True
-
-
-def _matches_fields(obj: dict[str, Any], selector: dict[str, tuple[str, str | None]]) -> bool:
-    for dotted, (op, value) in selector.items():
-        node: Any = obj
-        for part in dotted.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        text = "" if node is None else str(node)
-        if (op == "=" and text != value) or (op == "!=" and text == value):
-            return False
-    return True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -439,12 +444,30 @@ class _Handler(BaseHTTPRequestHandler):
             code, payload = self.api.handle(self.command, self.path, headers, body)
         except ApiStatus as exc:
             code, payload = exc.code, exc.body
+        if isinstance(payload, Iterator):
+            self._stream(payload)
+            return
         data = json.dumps(payload).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _stream(self, events: Iterator[dict[str, Any]]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for event in events:
+                data = json.dumps(event).encode() + b"\n"
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:  # the client went away
+            self.close_connection = True
 
     do_GET = do_PATCH = do_DELETE = do_POST = do_PUT = _serve
 

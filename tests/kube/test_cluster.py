@@ -109,3 +109,33 @@ def test_pod_metrics(cluster: Cluster, fake: FakeKubeAPI) -> None:
         fake.set_pod_metrics("lab", pod["metadata"]["name"], {"main": ("250m", "100Mi")})
     metrics = cluster.pod_metrics("lab", "app=web")
     assert len(metrics) == 2 and metrics[0]["containers"][0]["usage"] == {"cpu": "250m", "memory": "100Mi"}
+
+
+def test_watch_sees_current_objects_then_changes(cluster: Cluster, fake: FakeKubeAPI) -> None:
+    import threading
+    import time
+
+    cluster.apply(namespace())
+    cluster.apply(configmap("a", {"x": "1"}))
+
+    def change_later() -> None:
+        time.sleep(0.3)
+        cluster.apply(configmap("a", {"x": "2"}))
+        cluster.apply(configmap("b", {"x": "3"}))
+        cluster.delete("v1", "ConfigMap", "a", "lab")
+
+    threading.Thread(target=change_later).start()
+    seen = []
+    for change, obj in cluster.watch("v1", "ConfigMap", namespace="lab", timeout=1.5):
+        seen.append((change, obj["metadata"]["name"], (obj.get("data") or {}).get("x")))
+        version = obj["metadata"]["resourceVersion"]
+        if len(seen) == 4:
+            break
+    assert seen == [("ADDED", "a", "1"), ("MODIFIED", "a", "2"), ("ADDED", "b", "3"), ("DELETED", "a", "2")]
+    # A quiet watch ends at its timeout (lightkube alone reopens a watch the server closed, forever).
+    assert list(cluster.watch("v1", "ConfigMap", namespace="lab", resource_version=version, timeout=0.5)) == []
+
+
+def test_watch_errors_are_translated(cluster: Cluster) -> None:
+    with pytest.raises(ClusterError, match="watch pods: unable to parse requirement: labelSelector 'a in \\(b\\)'"):
+        list(cluster.watch("v1", "Pod", labels="a in (b)", timeout=2))

@@ -121,7 +121,7 @@ def test_a_launched_command_is_stopped_on_close() -> None:
 def test_sampling_ends_when_the_processes_exit() -> None:
     target = LocalTarget(command=[sys.executable, "-c", "import time; time.sleep(0.5)"])
     samples = Monitor(target, interval=0.1, duration=30).run()
-    assert 1 <= len(samples) <= 10
+    assert samples and samples[-1].time < 30  # it ended with the process, not at the duration
     assert not target.alive
 
 
@@ -131,7 +131,8 @@ def test_background_sampling(spawn: Spawn, tmp_path: Path) -> None:
     wait_for_log(log)
     with Monitor(LocalTarget(pids=[burner.pid]), interval=0.1) as monitor:
         time.sleep(0.55)
-    assert 4 <= len(monitor.rows) <= 6
+    times = [r.time for r in monitor.rows]
+    assert times and times == sorted(set(times)) and all(round(t * 10, 6).is_integer() for t in times)
     assert list(monitor.rows[0].as_row()) == ["time", "n_replica", "cpu_req_core", "mem_req_KB", "cpu_lim_core",
                                               "mem_lim_KB", "cpu_use_core", "mem_use_KB"]
 

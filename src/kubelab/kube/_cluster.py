@@ -7,7 +7,11 @@ an unknown kind is a ``ClusterError`` naming the supported ones.
 from __future__ import annotations
 
 import json
+import math
+import queue
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -152,6 +156,49 @@ class Cluster:
                                    "hint: install metrics-server (kubectl top needs it too)", code=exc.code) from None
             raise
 
+    def watch(self, api_version: str, kind: str, *, namespace: str | None = None, labels: str | None = None,
+              resource_version: str | None = None, timeout: float = 60.0) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Changes to objects of a kind, ``(ADDED|MODIFIED|DELETED, object)``, for ``timeout`` seconds.
+
+        Without ``resource_version`` the current objects come first (as ADDED). The watch runs on its own
+        connection, which is closed when the time is up or the caller stops iterating.
+        """
+        import httpx2
+        from lightkube import Client
+
+        entry = self.kind(api_version, kind)
+        kwargs: dict[str, Any] = {"namespace": namespace or "*"} if entry.namespaced else {}
+        if labels:
+            kwargs["labels"] = _selector(labels)
+        # lightkube re-opens a watch the server closed, forever: a private client, closed at the deadline,
+        # bounds it (the reading thread then ends with the closed connection).
+        client = Client(self.config.single, timeout=httpx2.Timeout(10.0), lazy=False, trust_env=False)
+        events: queue.Queue[tuple[str, dict[str, Any]] | BaseException | None] = queue.Queue()
+
+        def read() -> None:
+            try:
+                for change, obj in client.watch(resource_class(entry), server_timeout=max(1, math.ceil(timeout)),
+                                                resource_version=resource_version, **kwargs):
+                    events.put((change, _plain(obj)))
+            except BaseException as exc:  # handed to the caller's thread
+                events.put(exc)
+
+        threading.Thread(target=read, name=f"watch-{entry.plural}", daemon=True).start()
+        deadline = time.monotonic() + timeout
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    item = events.get(timeout=left)
+                except queue.Empty:
+                    return
+                if isinstance(item, BaseException):
+                    with self._translated(f"watch {entry.plural}"):
+                        raise item
+                if item is not None:
+                    yield item
+        finally:
+            client.close()
+
     # --- error translation -----------------------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -179,13 +226,27 @@ class Cluster:
             raise ClusterError(f"cannot reach the Kubernetes API at {where}: {exc or type(exc).__name__}; "
                                "hint: is the cluster up and the kubeconfig current? "
                                "(`kubectl cluster-info` checks the same)") from None
-        except httpx2.HTTPStatusError as exc:  # a non-Kubernetes answer (a proxy, a wrong URL)
+        except httpx2.HTTPStatusError as exc:  # a watch's error, or a non-Kubernetes answer (a proxy, a wrong URL)
+            answer = _status_of(exc.response)
+            if answer is not None:
+                raise ClusterError(f"{what}: {answer.get('message')}", code=answer.get("code"),
+                                   reason=answer.get("reason")) from None
             raise ClusterError(f"{what}: {where} answered HTTP {exc.response.status_code}, not the Kubernetes "
                                "API; hint: check the server URL in the kubeconfig",
                                code=exc.response.status_code) from None
         except json.JSONDecodeError:
             raise ClusterError(f"{what}: {where} did not answer with JSON; hint: check the server URL in the "
                                "kubeconfig") from None
+
+
+def _status_of(response: Any) -> dict[str, Any] | None:
+    """The Kubernetes ``Status`` in an error response, if it is one."""
+    try:
+        response.read()
+        body = json.loads(response.content)
+    except Exception:  # not JSON, or the stream is gone: not a Status
+        return None
+    return body if isinstance(body, dict) and body.get("kind") == "Status" else None
 
 
 _SET = re.compile(r"^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$")

@@ -71,7 +71,7 @@ def resource_class(kind: Kind) -> Any:
         create_api_info,
     )
 
-    verbs = ["delete", "get", "global_list", "list", "patch", "post", "put"]
+    verbs = ["delete", "get", "global_list", "global_watch", "list", "patch", "post", "put", "watch"]
     base: type = GenericNamespacedResource if kind.namespaced else GenericGlobalResource
     info = create_api_info(kind.group, kind.version, kind.kind, kind.plural, verbs=verbs)
     return type(kind.kind, (base,), {"_api_info": info})

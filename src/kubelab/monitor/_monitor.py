@@ -17,9 +17,9 @@ __all__ = ["Monitor"]
 class Monitor:
     """Samples ``target`` at ``interval``, ``interval * 2``, … seconds after it starts, for ``duration``.
 
-    Samples keep to a fixed schedule (no drift: a slow read shortens the next wait, and a read that overruns
-    a whole interval skips that tick). Sampling stops at ``duration``, when ``stop()`` is called, or when
-    the target has nothing left to monitor.
+    Samples keep to a fixed schedule (no drift: a slow read shortens the next wait; after a stall longer than
+    an interval, the ticks it missed are skipped rather than taken back to back). Sampling stops at
+    ``duration``, when ``stop()`` is called, or when the target has nothing left to monitor.
 
     Use it in one of two ways::
 
@@ -69,7 +69,8 @@ class Monitor:
             if self._on_sample is not None:
                 self._on_sample(sample)
             yield sample
-            tick = max(tick + 1, int((time.monotonic() - start) / self.interval) + 1)
+            # The next tick, unless a stall has already passed it by a whole interval: then the latest due one.
+            tick = max(tick + 1, int((time.monotonic() - start) / self.interval))
 
     def run(self) -> list[Sample]:
         """Sample until done; returns every sample."""
