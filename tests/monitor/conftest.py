@@ -30,6 +30,9 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         except ProcessLookupError:
             pass
         proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
 
 
 def self_reported_cpu(log: Path, start: float, end: float) -> float:
