@@ -82,3 +82,17 @@ def test_a_cluster_without_the_metrics_api(tmp_path: Path) -> None:
         with pytest.raises(ClusterError, match=f"the metrics API \\(metrics.k8s.io\\) is not available on "
                                                f"{fake.url}; hint: install metrics-server"):
             target.read()
+
+
+def test_sidecars_count_init_containers_do_not(fake: FakeKubeAPI, cluster: Cluster) -> None:
+    app = deployment("web", replicas=1, cpu="500m", memory="256Mi")
+    res = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
+    app["spec"]["template"]["spec"]["initContainers"] = [
+        {"name": "proxy", "image": "proxy:1", "restartPolicy": "Always", "resources": res},
+        {"name": "migrate", "image": "migrate:1", "resources": {"requests": {"cpu": "4", "memory": "4Gi"}}}]
+    apply(cluster, [namespace("lab"), app], lab="t", poll=0.05)
+    for pod in fake.objects("v1", "Pod", "lab"):
+        fake.set_pod_metrics("lab", pod["metadata"]["name"], {"main": ("200m", "100Mi"), "proxy": ("50m", "20Mi")})
+    sample = KubeTarget(cluster, "app=web").read()
+    assert (sample.cpu_req_core, sample.mem_req_kib) == (0.6, 320 * 1024)
+    assert (sample.cpu_use_core, sample.mem_use_kib) == (pytest.approx(0.25), 120 * 1024)

@@ -27,6 +27,14 @@ def _sum(containers: list[dict[str, Any]], which: str, resource: str) -> float |
     return total
 
 
+def _running_containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """The containers that run beside each other: app containers and sidecars (init containers with
+    ``restartPolicy: Always``), whose requests the scheduler adds up too."""
+    spec = pod.get("spec") or {}
+    sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
+    return [*(spec.get("containers") or []), *sidecars]
+
+
 class KubeTarget(Target):
     """The Running pods matching ``selector`` in ``namespace``.
 
@@ -51,7 +59,7 @@ class KubeTarget(Target):
         pods = [p for p in self._cluster.list("v1", "Pod", namespace=self._namespace, labels=self._selector)
                 if (p.get("status") or {}).get("phase") == "Running"]
         names = {p["metadata"]["name"] for p in pods}
-        containers = [c for p in pods for c in (p.get("spec") or {}).get("containers") or []]
+        containers = [c for p in pods for c in _running_containers(p)]
         usage = [c.get("usage") or {} for m in self._cluster.pod_metrics(self._namespace, self._selector)
                  if m["metadata"]["name"] in names for c in m.get("containers") or []]
         cpu_use = sum(cpu_cores(u["cpu"]) for u in usage if "cpu" in u) if usage else None
