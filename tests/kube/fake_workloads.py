@@ -68,6 +68,13 @@ class UnboundVolume(Behaviour):
 
 
 @dataclass(frozen=True)
+class ProbeFailing(Behaviour):
+    """Running, but the readiness probe fails (a model still loading, a broken health endpoint)."""
+
+    message: str = "Readiness probe failed: HTTP probe failed with statuscode: 503"
+
+
+@dataclass(frozen=True)
 class NeverReady(Behaviour):
     """Scheduled, creating containers, and never ready, with no event that says why."""
 
@@ -194,6 +201,10 @@ def _pod_status(pod: dict[str, Any], behaviour: Behaviour) -> tuple[dict[str, An
         return {"phase": "Pending", "conditions": cond, "containerStatuses": statuses(
             {"waiting": {"reason": behaviour.reason, "message": f'Back-off pulling image "{image}"'}}, False)}, \
             [("Failed", pull), ("Failed", f"Error: {behaviour.reason}")]
+    if isinstance(behaviour, ProbeFailing):
+        return {"phase": "Running", "conditions": [*cond, {"type": "Ready", "status": "False"}],
+                "containerStatuses": statuses({"running": {"startedAt": "2026-01-01T00:00:00Z"}}, False)}, \
+            [("Unhealthy", behaviour.message)]
     if isinstance(behaviour, CrashLoop):
         name = containers[0]["name"]
         return {"phase": "Running", "conditions": cond, "containerStatuses": [

@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 
 from kubelab.errors import ApplyFailed
-from kubelab.kube import Cluster, Diagnosis, apply
+from kubelab.kube import Cluster, Diagnosis, apply, diagnose
 from tests.kube.conftest import deployment, namespace
 from tests.kube.fake_apiserver import FakeKubeAPI
 from tests.kube.fake_workloads import (
     CrashLoop,
     ImagePullError,
     NeverReady,
+    ProbeFailing,
     QuotaExceeded,
     UnboundVolume,
     Unschedulable,
@@ -146,3 +147,29 @@ def test_a_fatal_finding_waits_for_the_grace_period(cluster: Cluster, fake: Fake
               timeout=0.3)
     [d] = err.value.diagnoses
     assert isinstance(d, Diagnosis) and d.reason == "timeout" and "(ErrImagePull)" in d.message
+
+
+def test_a_failing_readiness_probe_is_waited_for_and_named(cluster: Cluster, fake: FakeKubeAPI) -> None:
+    fake.behave("lab", "model-a", ProbeFailing())
+    progress: list[str] = []
+    with pytest.raises(ApplyFailed) as err:
+        apply(cluster, [namespace("lab"), deployment("model-a", replicas=1, source="models[0].probes")],
+              lab="demo", poll=0.05, grace=0, timeout=0.3, on_progress=lambda e: progress.append(e.detail))
+    [d] = err.value.diagnoses
+    assert isinstance(d, Diagnosis) and d.reason == "timeout"  # not fatal: a loading model passes later
+    assert "container main runs but is not ready: Readiness probe failed: HTTP probe failed with statuscode: 503" \
+        in d.message
+    assert any(p.startswith("0/1 ready (container main runs but is not ready") for p in progress)
+
+
+def test_progress_deadline_exceeded(cluster: Cluster, fake: FakeKubeAPI) -> None:
+    apply(cluster, [namespace("lab"), deployment("web", replicas=1, source="models[1]")], lab="demo", wait=False)
+    web = fake.get("apps/v1", "Deployment", "web", "lab")
+    assert web is not None
+    fake.set_status("apps/v1", "Deployment", "web", "lab", {
+        "observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 0,
+        "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                        "message": 'ReplicaSet "web-abc" has timed out progressing.'}]})
+    [d] = diagnose(cluster, cluster.get("apps/v1", "Deployment", "web", "lab") or {})
+    assert (d.reason, d.fatal) == ("progress-deadline", True)
+    assert d.message == 'the rollout stopped making progress: ReplicaSet "web-abc" has timed out progressing.'

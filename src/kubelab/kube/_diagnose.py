@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["Diagnosis", "diagnose", "source_of"]
 
 FATAL = frozenset({"insufficient-resources", "quota-exceeded", "missing-requests", "image-pull", "crash-loop",
-                   "unbound-volume", "unschedulable", "create-failed"})
+                   "unbound-volume", "unschedulable", "create-failed", "progress-deadline"})
 _INSUFFICIENT = re.compile(r"Insufficient (\w[\w./-]*\w)")
 _RESOURCE_WORD = {"cpu": "CPU", "memory": "memory", "nvidia.com/gpu": "GPU", "amd.com/gpu": "GPU"}
 
@@ -31,7 +31,7 @@ class Diagnosis:
         source: The definition key that produced it (``workers.resources``), or None.
         reason: A stable code: ``insufficient-resources``, ``quota-exceeded``, ``missing-requests``,
             ``image-pull``, ``crash-loop``, ``unbound-volume``, ``unschedulable``, ``create-failed``,
-            ``scaling-up``, ``timeout``.
+            ``progress-deadline`` (fatal); ``scaling-up``, ``probe-failing`` (may pass); ``timeout``.
         message: What is wrong, with the cluster's own words in it.
         hint: What to change.
     """
@@ -106,6 +106,12 @@ def diagnose(cluster: Cluster, workload: Mapping[str, Any]) -> list[Diagnosis]:
     for pod in pods:
         pod_events = by_object.get(("Pod", pod["metadata"]["name"]), [])
         found.extend(_pod_findings(cluster, ref, source, key, ns, pod, pod_events, by_object))
+    progressing: dict[str, Any] = next((c for c in (workload.get("status") or {}).get("conditions") or []
+                        if c.get("type") == "Progressing"), {})
+    if not found and progressing.get("reason") == "ProgressDeadlineExceeded":
+        found.append(Diagnosis(ref, source, "progress-deadline", f"the rollout stopped making progress: "
+                               f"{progressing.get('message', 'progress deadline exceeded')}",
+                               f"see kubectl describe -n {ns} {str(kind).lower()}/{name}; check {key}"))
     return _merge(found, len(pods))
 
 
@@ -161,6 +167,13 @@ def _pod_findings(cluster: Cluster, ref: str, source: str | None, key: str, ns: 
                                  f"({reason}): {detail}",
                                  f"check the image name and tag in {key}, and that the cluster can reach its "
                                  "registry (a private one needs imagePullSecrets)"))
+        elif (cs.get("state") or {}).get("running") and not cs.get("ready") and (unhealthy := [
+                e for e in events if e.get("reason") == "Unhealthy" and "Readiness" in str(e.get("message"))]):
+            out.append(Diagnosis(ref, source, "probe-failing",
+                                 f"container {cs.get('name')} runs but is not ready: {unhealthy[-1]['message']}",
+                                 f"if the model takes long to load, raise the readiness probe's "
+                                 f"initialDelaySeconds or failureThreshold in {key}; else check the health "
+                                 "endpoint"))
         elif reason == "CrashLoopBackOff" or last.get("reason") == "OOMKilled":
             code, why = last.get("exitCode"), last.get("reason") or "exited"
             oom = why == "OOMKilled" or code == 137
