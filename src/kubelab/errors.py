@@ -11,19 +11,26 @@ KubelabError
 ├── StudyError             a study that does not exist, or exists with a different spec
 ├── BackendError           a store or broker failed
 │   └── TransientError     a lost connection or busy server: retried with backoff by callers
-└── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
+├── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
+├── ClusterError           a kubeconfig, context or Kubernetes API call that failed; says what to do
+│   └── ApplyFailed        an apply whose objects were refused or did not roll out: every diagnosis
+└── MonitorError           a process, port or pod selection that cannot be monitored
 ```
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ApplyFailed",
     "BackendError",
+    "ClusterError",
     "DatasetError",
     "KubelabError",
     "MissingDependency",
+    "MonitorError",
     "Problem",
     "SpecError",
     "StudyError",
@@ -94,3 +101,28 @@ class TransientError(BackendError):
 
 class TrialFailed(KubelabError):
     """A trial's objective raised, or its process died more often than allowed."""
+
+
+class ClusterError(KubelabError):
+    """A kubeconfig, context or Kubernetes API call that failed; the message says what to do.
+
+    ``code`` and ``reason`` are the API's HTTP status and Status reason (``Conflict``, ``NotFound``) when the
+    API answered, else None.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(message)
+
+
+class ApplyFailed(ClusterError):
+    """An apply whose objects were refused or did not roll out; ``diagnoses`` holds every finding."""
+
+    def __init__(self, message: str, diagnoses: Sequence[object] | None = None) -> None:
+        self.diagnoses = list(diagnoses or [])
+        super().__init__(message)
+
+
+class MonitorError(KubelabError):
+    """A process, port, command or pod selection that cannot be monitored."""
