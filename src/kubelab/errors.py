@@ -9,6 +9,7 @@ KubelabError
 ├── DatasetError           a dataset that cannot be found, read or parsed
 ├── MissingDependency      an optional extra is not installed; says which `pip install` fixes it
 ├── StudyError             a study that does not exist, or exists with a different spec
+├── LoadTestError          a load test that cannot run: bad URL, flag, profile or body file
 ├── BackendError           a store or broker failed
 │   └── TransientError     a lost connection or busy server: retried with backoff by callers
 └── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
@@ -23,6 +24,7 @@ __all__ = [
     "BackendError",
     "DatasetError",
     "KubelabError",
+    "LoadTestError",
     "MissingDependency",
     "Problem",
     "SpecError",
@@ -82,6 +84,10 @@ class MissingDependency(KubelabError):
 
 class StudyError(KubelabError):
     """A study that does not exist, or that exists with a different spec."""
+
+
+class LoadTestError(KubelabError):
+    """A load test that cannot run: a bad URL, flag, profile or body file."""
 
 
 class BackendError(KubelabError):
