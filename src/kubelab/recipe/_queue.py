@@ -121,8 +121,8 @@ def _round_robin_fixed(arrival: F64, occupancy: F64, free_at: F64, counter: int)
 class Pool:
     """Random draws made in advance and used in turn: service occupancies and think-time fractions."""
 
-    occupancy: F64
-    think: F64
+    occupancy: list[float]
+    think: list[float]
     k: int = 0
 
 
@@ -157,7 +157,7 @@ def serve_events(
     *,
     least_connection: bool,
     users: Users | None,
-    delay: F64,
+    delay: list[float],
     outstanding: list[deque[float]],
 ) -> tuple[Served, int]:
     """Serve requests arriving before ``t1`` one by one: open arrivals (``arrival``) and closed-loop users.
@@ -175,14 +175,15 @@ def serve_events(
     heap = users.heap if users is not None else []
     retired = users.retired if users is not None else set()
     occupancy, think = pool.occupancy, pool.think
-    size = occupancy.size
+    size = len(occupancy)
     k = pool.k
     i = 0
-    n_open = arrival.size
-    horizon = delay.size
+    opened = arrival.tolist()
+    n_open = len(opened)
+    horizon = len(delay)
     inf = float("inf")
     while True:
-        t_open = float(arrival[i]) if i < n_open else inf
+        t_open = opened[i] if i < n_open else inf
         t_user = heap[0][0] if heap else inf
         if t_open <= t_user:
             a, uid = t_open, -1
@@ -198,7 +199,7 @@ def serve_events(
                 retired.discard(uid)
                 continue
         n = bisect.bisect_right(ready, a) if n_pods else 0
-        s = float(occupancy[k % size])
+        s = occupancy[k % size]
         if n == 0:
             p, d = -1, a
         else:
@@ -224,7 +225,7 @@ def serve_events(
         if uid >= 0:
             back = d if p >= 0 else a + REFUSED_RETRY_S
             if back < horizon:
-                heapq.heappush(heap, (back + float(think[k % size]) * float(delay[int(back)]), uid))
+                heapq.heappush(heap, (back + think[k % size] * delay[int(back)], uid))
         k += 1
     pool.k = k
     free_at[:] = free

@@ -198,7 +198,8 @@ def simulate(
     occupancy = profile.sample_service(cpu, rng.random(arrivals.size)) / k
     bounds = np.searchsorted(arrivals, np.arange(n_chunks + 1) * h)
     event_mode = schedule.closed or config.balancing == "least-connection"
-    pool = Pool(profile.sample_service(cpu, rng.random(1 << 16)) / k, rng.random(1 << 16))
+    pool = Pool((profile.sample_service(cpu, rng.random(1 << 16)) / k).tolist(), rng.random(1 << 16).tolist())
+    delays = schedule.delay.tolist()
     users = Users(rng) if schedule.closed else None
 
     hpa = None
@@ -269,7 +270,7 @@ def simulate(
                 counter,
                 least_connection=config.balancing == "least-connection",
                 users=users,
-                delay=schedule.delay,
+                delay=delays,
                 outstanding=outstanding,
             )
         else:
