@@ -1,4 +1,4 @@
-"""Shared pieces of the recipe tests: a server with exactly exponential service times."""
+"""Shared pieces of the recipe tests: the course's recipe, a server with exactly exponential service times."""
 
 from __future__ import annotations
 
@@ -6,6 +6,17 @@ import numpy as np
 import numpy.typing as npt
 
 from kubelab.recipe._server import QUANTILES, AllowancePoint, ServerProfile
+
+COURSE = """\
+resources:
+  requests: {cpu: "1", memory: 2Gi}
+  limits: {cpu: "2", memory: 4Gi}
+autoscaling:
+  minReplicas: 1
+  maxReplicas: 5
+  targetCPUUtilizationPercentage: 40
+"""
+"""Seed 001's example recipe."""
 
 
 class ExponentialServer(ServerProfile):

@@ -10,16 +10,7 @@ from kubelab.errors import SpecError
 from kubelab.recipe._hpa import Behavior, ScalingPolicy, ScalingRules
 from kubelab.recipe._recipe import Recipe, format_cpu, format_memory, load_recipe, parse_cpu, parse_memory
 from kubelab.recipe._server import load_profile, synthetic_profile
-
-COURSE = """\
-resources:
-  requests: {cpu: "1", memory: 2Gi}
-  limits: {cpu: "2", memory: 4Gi}
-autoscaling:
-  minReplicas: 1
-  maxReplicas: 5
-  targetCPUUtilizationPercentage: 40
-"""
+from tests.recipe.conftest import COURSE
 
 
 def test_course_recipe(tmp_path: Path) -> None:

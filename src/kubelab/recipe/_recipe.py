@@ -209,7 +209,7 @@ def _rules(r: _Reader, data: Any, path: tuple[str | int, ...]) -> ScalingRules |
 def parse_recipe(data: Any, loc: _yamlfile.Locator) -> Recipe:
     """Check a parsed ``recipe.yaml``; raise SpecError with every problem found."""
     r = _Reader(loc)
-    top = r.mapping(data, (), ("resources", "autoscaling", "model"))
+    top = r.mapping(data, (), ("resources", "autoscaling", "model", "predicted"))  # as `recipe find` writes it
     if data is not None and not isinstance(data, dict):
         raise SpecError(r.problems)
     res = r.mapping(top.get("resources"), ("resources",), ("requests", "limits"))
