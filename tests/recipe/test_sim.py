@@ -88,3 +88,17 @@ def test_least_connection_avoids_the_busy_replica() -> None:
     lc = simulate(RECIPE, SERVER, schedule, SimConfig(slo_p99=0.05, balancing="least-connection"))
     # round-robin keeps feeding the first replica its share while it drains the backlog of the step
     assert lc.p99[2:5].mean() < rr.p99[2:5].mean()
+
+
+def test_batched_periods_give_the_same_run() -> None:
+    # serving several sync periods at once (and cutting the batch where the HPA scales) is an optimisation:
+    # every scaling decision and every latency must match serving period by period
+    schedule = Schedule(
+        1000 + 800 * np.sin(np.arange(3600) / 900 * np.pi), np.zeros(3600, dtype=np.int64), np.zeros(3600)
+    )
+    one = simulate(RECIPE, SERVER, schedule, SimConfig(batch_periods=1))
+    many = simulate(RECIPE, SERVER, schedule, SimConfig(batch_periods=8))
+    assert np.array_equal(one.pods, many.pods)
+    assert one.pods.max() > one.pods.min()  # it did scale, so batches were cut
+    assert np.allclose(one.latency, many.latency, rtol=0, atol=1e-9)
+    assert np.allclose(one.cpu_used, many.cpu_used, rtol=1e-9)

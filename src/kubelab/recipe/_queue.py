@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Pool", "Served", "Users", "serve_events", "serve_round_robin"]
+__all__ = ["Batch", "Pool", "Served", "Users", "round_robin_batch", "serve_events", "serve_round_robin"]
 
 REFUSED_RETRY_S = 1.0
 """A closed-loop user whose request was refused (no ready replica) tries again this much later."""
@@ -46,8 +46,26 @@ class Served:
 
     @staticmethod
     def empty(n_pods: int) -> Served:
+        """No requests."""
         z = np.zeros(0)
         return Served(z, z, z, np.zeros(0, dtype=np.int64), np.zeros(n_pods))
+
+    def head(self, n: int) -> Served:
+        """The first ``n`` requests."""
+        pod, occ = self.pod[:n], self.occupancy[:n]
+        ok = pod >= 0
+        work = np.bincount(pod[ok], weights=occ[ok], minlength=self.work.size).astype(np.float64)
+        return Served(self.arrival[:n], self.depart[:n], occ, pod, work)
+
+
+@dataclass
+class Batch:
+    """Several periods served at once: the requests, each replica's ``free`` time at every period boundary
+    (``free[0]`` as given, ``free[-1]`` at the end) and the ``work`` (s) each received in each period."""
+
+    served: Served
+    free: F64
+    work: F64
 
 
 def serve_round_robin(
@@ -93,6 +111,34 @@ def serve_round_robin(
         counter += served.size
     work = np.bincount(pod[served], weights=occupancy[served], minlength=n).astype(np.float64)
     return Served(arrival, depart, occupancy, pod, work), counter
+
+
+def round_robin_batch(arrival: F64, occupancy: F64, free_at: F64, counter: int, edges: I64) -> Batch:
+    """Round-robin over the same replicas for several periods; ``edges`` index ``arrival`` at period bounds.
+
+    As ``_round_robin_fixed``, then reads each replica's last departure before every boundary: with the
+    flat position ``p = offset + edges[b]`` in the (rounds, n) matrix, column ``j`` last received a request
+    in row ``p // n`` if ``j < p % n``, else in the row above (the first row's padding holds ``free_at``).
+    """
+    m, n = arrival.size, free_at.size
+    off = counter % n
+    rows = max(1, -(-(off + m) // n))
+    a = np.full(rows * n, -np.inf)
+    s = np.zeros(rows * n)
+    a[off : off + m] = arrival
+    s[off : off + m] = occupancy
+    a2, s2 = a.reshape(rows, n), s.reshape(rows, n)
+    csum = np.cumsum(s2, axis=0)
+    d = csum + np.maximum(free_at, np.maximum.accumulate(a2 - (csum - s2), axis=0))
+    pos = off + edges
+    cols = np.arange(n)
+    row = np.where(cols < (pos % n)[:, None], (pos // n)[:, None], (pos // n)[:, None] - 1)
+    free = np.where(row >= 0, d[np.clip(row, 0, rows - 1), cols], free_at)
+    pod = (off + np.arange(m)) % n
+    period = np.repeat(np.arange(edges.size - 1), np.diff(edges))
+    work = np.bincount(period * n + pod, weights=occupancy, minlength=(edges.size - 1) * n).astype(np.float64)
+    served = Served(arrival, d.ravel()[off : off + m], occupancy, pod, work.reshape(-1, n).sum(axis=0))
+    return Batch(served, free, work.reshape(-1, n))
 
 
 def _round_robin_fixed(arrival: F64, occupancy: F64, free_at: F64, counter: int) -> Served:

@@ -17,15 +17,15 @@ the objective.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from kubelab.recipe._hpa import HorizontalPodAutoscaler, PodSample
-from kubelab.recipe._queue import Pool, Served, Users, serve_events, serve_round_robin
+from kubelab.recipe._cluster import Cluster
+from kubelab.recipe._hpa import HorizontalPodAutoscaler
+from kubelab.recipe._queue import Pool, Served, Users
 from kubelab.recipe._recipe import Recipe
 from kubelab.recipe._schedule import Schedule
 from kubelab.recipe._server import ServerProfile
@@ -52,6 +52,7 @@ class SimConfig:
         replicas: fixed replica count, no HPA (None: the HPA runs from ``min_replicas``).
         tolerance: HPA tolerance.
         downscale_stabilization: HPA scale-down stabilisation window (s) when the recipe sets no behavior.
+        batch_periods: sync periods served at once when nothing is starting (speed only: same results).
     """
 
     slo_p99: float = 0.1
@@ -64,6 +65,7 @@ class SimConfig:
     replicas: int | None = None
     tolerance: float = 0.1
     downscale_stabilization: float = 300.0
+    batch_periods: int = 8
 
 
 @dataclass(frozen=True)
@@ -129,29 +131,6 @@ class SimResult:
         return out
 
 
-@dataclass
-class _Pods:
-    created: list[float] = field(default_factory=list)
-    started: list[float] = field(default_factory=list)
-    ready_at: list[float] = field(default_factory=list)
-    alive: list[bool] = field(default_factory=list)
-    usage: list[dict[int, float]] = field(default_factory=list)
-    free_at: list[float] = field(default_factory=list)
-    outstanding: list[deque[float]] = field(default_factory=list)
-
-    def add(self, created: float, started: float, ready_at: float) -> None:
-        self.created.append(created)
-        self.started.append(started)
-        self.ready_at.append(ready_at)
-        self.alive.append(True)
-        self.usage.append({})
-        self.free_at.append(-math.inf)
-        self.outstanding.append(deque())
-
-    def living(self) -> list[int]:
-        return [i for i, a in enumerate(self.alive) if a]
-
-
 def _percentiles(edges: I64, lat: F64) -> tuple[F64, F64, F64]:
     """Nearest-rank p50 and p99 and the mean (of finite latencies) per window ``lat[edges[w]:edges[w+1]]``."""
     n_windows = edges.size - 1
@@ -184,117 +163,45 @@ def simulate(
     """Run ``recipe`` over ``schedule`` and return its per-window results."""
     config = config or SimConfig()
     rng = np.random.default_rng(config.seed)
-    h = config.sync_period
     duration = float(schedule.duration)
-    n_chunks = math.ceil(duration / h)
-    delay_chunks = max(0, round(config.metrics_delay / h))
     cpu = recipe.cpu_limit
     k = profile.concurrency(cpu)
     busy_cores = min(cpu, profile.cpu_per_request(cpu) * k / profile.service_mean(cpu))
     crashes = recipe.memory_limit < profile.memory_mib  # OOM-killed at start: never ready
-    startup = config.scheduling_seconds + profile.startup_seconds
 
     arrivals = schedule.open_arrivals(rng)
     occupancy = profile.sample_service(cpu, rng.random(arrivals.size)) / k
-    bounds = np.searchsorted(arrivals, np.arange(n_chunks + 1) * h)
-    event_mode = schedule.closed or config.balancing == "least-connection"
     pool = Pool((profile.sample_service(cpu, rng.random(1 << 16)) / k).tolist(), rng.random(1 << 16).tolist())
-    delays = schedule.delay.tolist()
-    users = Users(rng) if schedule.closed else None
 
     hpa = None
     if config.replicas is None:
         hpa = HorizontalPodAutoscaler(
             recipe.hpa, tolerance=config.tolerance, downscale_stabilization=config.downscale_stabilization
         )
-    pods = _Pods()
+    cluster = Cluster(
+        hpa=hpa,
+        h=config.sync_period,
+        duration=duration,
+        delay_chunks=max(0, round(config.metrics_delay / config.sync_period)),
+        request_m=round(recipe.cpu_request * 1000),
+        busy_cores=busy_cores,
+        idle_cpu=profile.idle_cpu,
+        scheduling_s=config.scheduling_seconds,
+        startup_s=profile.startup_seconds,
+        crashes=crashes,
+        arrivals=arrivals,
+        occupancy=occupancy,
+        pool=pool,
+        users=Users(rng) if schedule.closed else None,
+        user_counts=schedule.users,
+        delays=schedule.delay.tolist(),
+        least_connection=config.balancing == "least-connection",
+        batch=config.batch_periods,
+    )
     for _ in range(config.replicas or recipe.min_replicas):
-        pods.add(-1e9, -1e9, math.inf if crashes else -1e9)
-
-    request_m = round(recipe.cpu_request * 1000)
-    served_parts: list[Served] = []
-    chunk_alive = np.zeros(n_chunks)
-    chunk_ready = np.zeros(n_chunks)
-    chunk_used = np.zeros(n_chunks)
-    counter = 0
-    for c in range(n_chunks):
-        t0, t1 = c * h, min((c + 1) * h, duration)
-        living = pods.living()
-        if hpa is not None:
-            metric_chunk = c - delay_chunks - 1
-            metric_end = (metric_chunk + 1) * h
-            samples = []
-            for i in living:
-                running = t0 >= pods.started[i]
-                ready = t0 >= pods.ready_at[i]
-                usage = pods.usage[i].get(metric_chunk) if metric_chunk >= 0 else None
-                samples.append(
-                    PodSample(
-                        request=request_m,
-                        usage=None if usage is None else round(usage * 1000),
-                        phase="Running" if running else "Pending",
-                        ready=ready,
-                        start_time=pods.started[i] if running else None,
-                        ready_transition=pods.ready_at[i] if ready else pods.started[i],
-                        metric_time=metric_end,
-                        metric_window=h,
-                    )
-                )
-            desired = hpa.reconcile(t0, len(living), samples).replicas
-            for _ in range(desired - len(living)):
-                pods.add(t0, t0 + config.scheduling_seconds, math.inf if crashes else t0 + startup)
-            if desired < len(living):
-                # the ReplicaSet removes unready pods first, then the newest
-                doomed = sorted(living, key=lambda i: (t0 >= pods.ready_at[i], -pods.created[i]))
-                for i in doomed[: len(living) - desired]:
-                    pods.alive[i] = False
-            living = pods.living()
-
-        serving = sorted((i for i in living if pods.ready_at[i] < t1), key=pods.ready_at.__getitem__)
-        ready_at = np.array([pods.ready_at[i] for i in serving])
-        free_at = np.array([pods.free_at[i] for i in serving])
-        free_before = free_at.copy()
-        lo, hi = bounds[c], bounds[c + 1]
-        if users is not None:
-            for sec in range(int(t0), int(math.ceil(t1))):
-                if sec == 0 or schedule.users[sec] != schedule.users[sec - 1]:
-                    users.resize(float(sec), int(schedule.users[sec]), float(schedule.delay[sec]))
-        if event_mode:
-            outstanding = [pods.outstanding[i] for i in serving]
-            part, counter = serve_events(
-                t1,
-                arrivals[lo:hi],
-                pool,
-                ready_at,
-                free_at,
-                counter,
-                least_connection=config.balancing == "least-connection",
-                users=users,
-                delay=delays,
-                outstanding=outstanding,
-            )
-        else:
-            part, counter = serve_round_robin(arrivals[lo:hi], occupancy[lo:hi], ready_at, free_at, counter)
-        served_parts.append(part)
-        for i, f in zip(serving, free_at.tolist(), strict=True):
-            pods.free_at[i] = f
-
-        # CPU: work conservation per replica: backlog at t0 + work arrived - backlog left at t1
-        span = t1 - t0
-        used = dict.fromkeys(living, profile.idle_cpu)
-        if serving:
-            busy = np.maximum(free_before - t0, 0.0) + part.work - np.maximum(free_at - t1, 0.0)
-            frac = np.minimum(busy / span, 1.0)
-            cores = (frac * busy_cores + (1 - frac) * profile.idle_cpu).tolist()
-            used.update(zip(serving, cores, strict=True))
-        for i, u in used.items():
-            if t0 >= pods.started[i]:
-                pods.usage[i][c] = u
-        chunk_alive[c] = len(living)
-        chunk_ready[c] = len(serving)
-        chunk_used[c] = sum(used.values())
-
-    return _windows(recipe, config, schedule, served_parts, chunk_alive, chunk_ready, chunk_used, k)
+        cluster.pods.add(-1e9, -1e9, math.inf if crashes else -1e9)
+    cluster.run()
+    return _windows(recipe, config, schedule, cluster.parts, cluster.alive_n, cluster.ready_n, cluster.used, k)
 
 
 def _windows(
@@ -313,9 +220,7 @@ def _windows(
     depart = np.concatenate([p.depart for p in parts]) if parts else np.zeros(0)
     occ = np.concatenate([p.occupancy for p in parts]) if parts else np.zeros(0)
     pod = np.concatenate([p.pod for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    if arrival.size > 1 and not np.all(arrival[1:] >= arrival[:-1]):
-        order = np.argsort(arrival, kind="stable")
-        arrival, depart, occ, pod = arrival[order], depart[order], occ[order], pod[order]
+    # every engine serves requests in arrival order, so ``arrival`` is sorted
     failed = pod < 0
     latency = depart - arrival
     if k != 1:
