@@ -125,3 +125,12 @@ def test_profile_errors(tmp_path: Path) -> None:
     assert "points[0].service_quantiles: must be 11 numbers" in text
     assert "memory_mib: must be a number, not 'big'" in text
     assert "startup_seconds: is missing" in text
+
+
+def test_public_api_resolves() -> None:
+    import kubelab.recipe
+
+    for name in kubelab.recipe.__all__:
+        assert getattr(kubelab.recipe, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        kubelab.recipe.nope  # noqa: B018

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kubelab.errors import KubelabError
+from kubelab.errors import RecipeError
 
 __all__ = [
     "DEFAULT_SCALE_DOWN",
@@ -45,7 +45,7 @@ PolicyType = Literal["Pods", "Percent"]
 SelectPolicy = Literal["Max", "Min", "Disabled"]
 
 
-class NoMetrics(KubelabError):
+class NoMetrics(RecipeError):
     """No pod yields a usable metric: the controller keeps the current scale (``ScalingActive=False``)."""
 
 

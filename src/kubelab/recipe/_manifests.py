@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelab._deps import require
-from kubelab.errors import KubelabError
+from kubelab.errors import RecipeError
 from kubelab.recipe._recipe import Recipe, behavior_to_dict, format_cpu, format_memory
 
 __all__ = ["manifest_name", "render", "validate"]
@@ -125,7 +125,7 @@ def validate(documents: list[dict[str, Any]], version: str | None = None) -> Non
     """Check each manifest against the Kubernetes schema (strict) of ``version`` (default: the newest known).
 
     Raises:
-        KubelabError: a manifest does not validate; the message names it and the field.
+        RecipeError: a manifest does not validate; the message names it and the field.
     """
     kv = require("kubernetes_validate", "recipe")
     version = version or kv.utils.latest_version()
@@ -137,6 +137,6 @@ def validate(documents: list[dict[str, Any]], version: str | None = None) -> Non
             where = ".".join(str(p) for p in exc.path) or "(root)"
             problems.append(f"{doc['kind']}/{doc['metadata']['name']}: {where}: {exc.message}")
     if problems:
-        raise KubelabError(
+        raise RecipeError(
             "generated manifests do not validate (a kubelab bug, please report):\n  " + "\n  ".join(problems)
         )

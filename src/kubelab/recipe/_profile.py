@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from kubelab.errors import KubelabError
+from kubelab.errors import RecipeError
 from kubelab.recipe._cpulimit import CpuLimit
 from kubelab.recipe._server import QUANTILES, AllowancePoint, ServerProfile
 
@@ -38,7 +38,7 @@ __all__ = ["LoadDriver", "ProfileError", "http_driver", "profile_model", "profil
 LoadDriver = Callable[[str, int, float], list[float]]
 
 
-class ProfileError(KubelabError):
+class ProfileError(RecipeError):
     """The server would not start, become ready or answer while being profiled."""
 
 

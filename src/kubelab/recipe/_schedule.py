@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from kubelab.errors import KubelabError
+from kubelab.errors import RecipeError
 
 __all__ = ["LoadProfile", "LoadTarget", "Schedule"]
 
@@ -63,7 +63,7 @@ class Schedule:
         """Sample ``profile.tick`` at every whole second until it returns None or its duration ends.
 
         Raises:
-            KubelabError: the profile asks for nothing, or for both a rate and users at once.
+            RecipeError: the profile asks for nothing, or for both a rate and users at once.
         """
         limit = min(max_seconds, math.ceil(profile.duration)) if math.isfinite(profile.duration) else max_seconds
         rate, users, delay = [], [], []
@@ -72,12 +72,12 @@ class Schedule:
             if target is None:
                 break
             if target.rate is not None and target.users is not None:
-                raise KubelabError(f"load profile at t={t}s sets both rate and users; pick one")
+                raise RecipeError(f"load profile at t={t}s sets both rate and users; pick one")
             rate.append(float(target.rate or 0.0))
             users.append(int(target.users or 0))
             delay.append(float(target.delay))
         if not rate:
-            raise KubelabError("the load profile is empty (its first tick returned None)")
+            raise RecipeError("the load profile is empty (its first tick returned None)")
         return cls(np.asarray(rate), np.asarray(users, dtype=np.int64), np.asarray(delay))
 
     @classmethod
