@@ -62,34 +62,68 @@ def main() -> None:
         per_pod = observed.cpu_used / np.maximum(observed.pods, 1)
         vpa_req = _cores(np.percentile(per_pod, 90) * 1.15)
         kc_req = _cores(np.percentile(per_pod, 95) / 0.7)
-        vpa = Recipe(vpa_req, 2 * vpa_req, memory_for(server, 1.15), memory_for(server, 1.15), 1,
-                     max_replicas_for(server, schedule, 2 * vpa_req, 80), 80)
-        kubecost = Recipe(kc_req, 2 * kc_req, memory_for(server, 1 / 0.7), memory_for(server, 1 / 0.7), 1,
-                          max_replicas_for(server, schedule, 2 * kc_req, 40), 40)
+        vpa = Recipe(
+            vpa_req,
+            2 * vpa_req,
+            memory_for(server, 1.15),
+            memory_for(server, 1.15),
+            1,
+            max_replicas_for(server, schedule, 2 * vpa_req, 80),
+            80,
+        )
+        kubecost = Recipe(
+            kc_req,
+            2 * kc_req,
+            memory_for(server, 1 / 0.7),
+            memory_for(server, 1 / 0.7),
+            1,
+            max_replicas_for(server, schedule, 2 * kc_req, 40),
+            40,
+        )
         started = time.perf_counter()
         found = search(server, schedule, DEFAULT_PRICES, config)
         seconds = time.perf_counter() - started
         assert found.best is not None, f"no feasible recipe for {name}"
-        for label, plan in (("kubelab", found.best.recipe), ("VPA-style", vpa), ("Kubecost-style", kubecost),
-                            ("course", COURSE)):
+        for label, plan in (
+            ("kubelab", found.best.recipe),
+            ("VPA-style", vpa),
+            ("Kubecost-style", kubecost),
+            ("course", COURSE),
+        ):
             runs = [simulate(plan, server, schedule, replace(config, seed=s)) for s in (1, 2, 3)]
-            rows.append({
-                "profile": name,
-                "recipe": label,
-                "settings": plan.describe(),
-                "cpu_core_hours": round(float(np.mean([r.cpu_core_hours for r in runs])), 3),
-                "violating_pct": round(100 * float(np.mean([r.violation_fraction for r in runs])), 2),
-                "worst_seed_pct": round(100 * max(r.violation_fraction for r in runs), 2),
-                "search_s": round(seconds, 1) if label == "kubelab" else "",
-                "candidates": len(found.candidates) if label == "kubelab" else "",
-            })
+            rows.append(
+                {
+                    "profile": name,
+                    "recipe": label,
+                    "settings": plan.describe(),
+                    "cpu_core_hours": round(float(np.mean([r.cpu_core_hours for r in runs])), 3),
+                    "violating_pct": round(100 * float(np.mean([r.violation_fraction for r in runs])), 2),
+                    "worst_seed_pct": round(100 * max(r.violation_fraction for r in runs), 2),
+                    "search_s": round(seconds, 1) if label == "kubelab" else "",
+                    "candidates": len(found.candidates) if label == "kubelab" else "",
+                }
+            )
         ours = rows[-4]["cpu_core_hours"]
         for r in rows[-3:]:
             r["kubelab_saves_pct"] = round(100 * (1 - ours / r["cpu_core_hours"]), 1)
         print(f"{name}: done ({seconds:.0f} s search)", file=sys.stderr)
     print(f"# {machine()}, objective p99 <= {args.slo_ms:g} ms, synthetic server profile")
-    print(table(rows, ["profile", "recipe", "settings", "cpu_core_hours", "violating_pct", "worst_seed_pct",
-                       "kubelab_saves_pct", "search_s", "candidates"]))
+    print(
+        table(
+            rows,
+            [
+                "profile",
+                "recipe",
+                "settings",
+                "cpu_core_hours",
+                "violating_pct",
+                "worst_seed_pct",
+                "kubelab_saves_pct",
+                "search_s",
+                "candidates",
+            ],
+        )
+    )
     os.makedirs(os.path.join(os.path.dirname(__file__), "out"), exist_ok=True)
     with open(os.path.join(os.path.dirname(__file__), "out", "recipe_baselines.json"), "w") as f:
         json.dump(rows, f, indent=2)

@@ -38,8 +38,10 @@ def main() -> None:
         cpu.append(time.process_time() - c)
         requests = int(result.requests.sum())
     print(f"# {machine()}")
-    print(f"one simulated day, {requests:,} requests, {args.runs} runs: median wall {statistics.median(wall):.2f} s "
-          f"(min {min(wall):.2f}), median CPU {statistics.median(cpu):.2f} s (min {min(cpu):.2f})")
+    print(
+        f"one simulated day, {requests:,} requests, {args.runs} runs: median wall {statistics.median(wall):.2f} s "
+        f"(min {min(wall):.2f}), median CPU {statistics.median(cpu):.2f} s (min {min(cpu):.2f})"
+    )
 
 
 if __name__ == "__main__":

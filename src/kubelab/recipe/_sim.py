@@ -222,15 +222,17 @@ def _windows(
     pod = np.concatenate([p.pod for p in parts]) if parts else np.zeros(0, dtype=np.int64)
     # every engine serves requests in arrival order, so ``arrival`` is sorted
     failed = pod < 0
+    any_failed = bool(failed.any())
     latency = depart - arrival
     if k != 1:
         latency += occ * (k - 1)
-    latency[failed] = np.inf
+    if any_failed:
+        latency[failed] = np.inf
     edges = np.searchsorted(arrival, np.arange(n_windows + 1) * w)
     edges[-1] = arrival.size
     p50, p99, mean = _percentiles(edges, latency)
-    done = np.minimum((depart[~failed] // w).astype(np.int64), n_windows - 1)
-    throughput = np.bincount(done, minlength=n_windows)[:n_windows] / w
+    done = depart[~failed] if any_failed else depart
+    throughput = np.bincount(np.minimum(done // w, n_windows - 1).astype(np.int64), minlength=n_windows) / w
     fail_win = np.minimum((arrival[failed] // w).astype(np.int64), n_windows - 1)
     per = max(1, round(w / config.sync_period))
     pad = n_windows * per - alive.size
