@@ -52,6 +52,15 @@ def test_cheapest_feasible_recipe_by_hand() -> None:
     assert any(c.feasible and c.cost == pytest.approx(0.5) for c in runners)
 
 
+def test_more_seeds_only_for_candidates_that_pass_the_first() -> None:
+    space = SearchSpace(cpu_requests=(0.25,), limit_ratios=(1.0, 2.0), targets=(90,), min_replicas=(1,))
+    schedule = Schedule.constant(1800, rate=0.5)
+    result = search(STEP_SERVER, schedule, PRICES, SimConfig(slo_p99=0.5), space=space, seeds=(0, 1, 2))
+    by_limit = {c.recipe.cpu_limit: c for c in result.candidates}
+    assert (by_limit[0.25].feasible, by_limit[0.25].seeds_run) == (False, 1)  # 1 s per request: out at once
+    assert (by_limit[0.5].feasible, by_limit[0.5].seeds_run) == (True, 3)
+
+
 def test_no_feasible_recipe() -> None:
     space = SearchSpace(cpu_requests=(0.25,), limit_ratios=(1.0,), targets=(50,), min_replicas=(1,))
     result = search(STEP_SERVER, Schedule.constant(600, rate=0.5), PRICES, SimConfig(slo_p99=0.5), space=space)
