@@ -93,3 +93,19 @@ def test_unwritable_output_file(cli: Cli, serve: Serve) -> None:
     port = serve()
     run = cli("loadtest", f"http://127.0.0.1:{port}/", "-n", "2", "--csv", "no/such/dir/x.csv")
     assert run.returncode == 1 and "error: cannot write no/such/dir/x.csv: No such file or directory" in run.stderr
+
+
+def test_course_replayed_600_times_faster(cli: Cli, serve: Serve, tmp_path: Path) -> None:
+    """Seed 001's 30 one-minute siege runs in 3 s: one siege log row and one CSV interval per minute."""
+    port = serve()
+    run = cli("loadtest", f"http://127.0.0.1:{port}/", "--profile", "course", "--time-scale", "600", "--log",
+              "course.log", "--csv", "course.csv", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["elapsed_time"] == pytest.approx(3.0, abs=0.1)
+    rows = list(csv.DictReader((tmp_path / "course.csv").open()))
+    users = [int(r["users"]) for r in rows[:30]]
+    assert users == [20] * 15 + [30] * 5 + [20] * 10
+    lines = (tmp_path / "course.log").read_text().splitlines()
+    assert len(lines) == 31
+    okay = sum(int(line.split(",")[8]) for line in lines[1:])
+    assert okay == json.loads(run.stdout)["successful_transactions"] > 0

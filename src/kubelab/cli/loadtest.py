@@ -82,6 +82,7 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
     """
     from kubelab.errors import LoadTestError
     from kubelab.load import TimeScaled, parse_profile
+    from kubelab.load._files import phases
     from kubelab.load._request import build_request
     from kubelab.load._run import LoadTest, run_load
 
@@ -99,6 +100,8 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
         shape = parse_profile(text, rate=rate, users=users, delay=delay, duration=10)
     if time_scale is not None:
         shape = TimeScaled(shape, time_scale)
+    shortest = min(end - start for start, end in phases(shape, shape.duration))
+    interval = round(min(interval or 1.0, shortest), 9)  # an interval never spans two phases of the profile
     test = LoadTest(request, shape, workers=workers, max_requests=requests, timeout=timeout, interval=interval,
                     max_connections=connections)
     progress = _Progress(shape.duration)

@@ -16,7 +16,7 @@ __all__ = ["INTERVAL_COLUMNS", "SIEGE_LOG_COLUMNS", "interval_rows", "phases", "
 
 INTERVAL_COLUMNS = ("time_s", "target_rate", "users", "sent", "transactions", "successful", "failed",
                     "transaction_rate", "data_mb", "response_time_ms", "p50_ms", "p90_ms", "p99_ms", "p999_ms",
-                    "max_ms", "lagged", "generator_cpu", "errors")
+                    "max_ms", "lagged", "generator_busy", "errors")
 SIEGE_LOG_COLUMNS = ("Date & Time", "Trans", "Elap Time", "Data Trans", "Resp Time", "Trans Rate", "Throughput",
                      "Concurrent", "OKAY", "Failed")
 
@@ -32,7 +32,7 @@ def interval_rows(intervals: Sequence[Interval]) -> list[dict[str, object]]:
             "transaction_rate": round(i.transactions / i.length, 3), "data_mb": round(i.bytes / 1e6, 6),
             "response_time_ms": round(i.latency_sum_us / i.transactions / 1000, 3) if i.transactions else None,
             **{f"{k}_ms": (round(v, 3) if v == v else None) for k, v in lat.items()},
-            "lagged": i.lagged, "generator_cpu": round(i.generator_cpu_s / i.length, 3),
+            "lagged": i.lagged, "generator_busy": round(i.generator_busy_s / i.length, 3),
             "errors": json.dumps(dict(i.errors), sort_keys=True) if i.errors else "",
         })
     return rows

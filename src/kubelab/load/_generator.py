@@ -47,6 +47,19 @@ class Share:
         return n // self.parts + (1 if self.part < n % self.parts else 0)
 
 
+def _busy_clock() -> float:
+    """Seconds this thread has run on a CPU or waited for one (Linux schedstat); else its CPU time.
+
+    Waiting counts: a generator starved by other processes is as much the bottleneck as a saturated one.
+    """
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            run_ns, wait_ns = f.read().split()[:2]
+        return (int(run_ns) + int(wait_ns)) / 1e9
+    except (OSError, ValueError):
+        return time.thread_time()
+
+
 class _User:
     __slots__ = ("conn", "stopping", "timer")
 
@@ -95,6 +108,7 @@ class Generator:
         self._next_rel = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._current: Interval | None = None
+        self._index = -1
         self._cpu_mark = 0.0
         self._t0 = 0.0
         self._last_done = 0.0
@@ -125,7 +139,7 @@ class Generator:
             await asyncio.sleep(start - _now())
         self._t0 = self._last_done = start
         self._end = start + self.profile.duration
-        self._cpu_mark = time.process_time()
+        self._cpu_mark = _busy_clock()
         self._closed = self.profile.closed
         if not self._closed:
             first = self.profile.tick(0.0)
@@ -169,21 +183,22 @@ class Generator:
 
     # -- statistics ----------------------------------------------------------------------------------------
     def _interval(self, now: float) -> Interval:
-        current = self._current
-        if current is not None and now < self._t0 + current.start + current.length:
-            return current
         index = int((now - self._t0) // self.interval)
+        current = self._current
+        if current is not None and index <= self._index:
+            return current
         if current is not None:
             self._flush()
-            for missing in range(int(current.start // self.interval) + 1, index):  # idle intervals, kept
+            for missing in range(self._index + 1, index):  # idle intervals are kept, with zeros
                 self._current = self._new_interval(missing)
                 self._flush()
+        self._index = index
         self._current = self._new_interval(index)
         return self._current
 
     def _new_interval(self, index: int) -> Interval:
-        interval = Interval(index * self.interval, self.interval)
-        target = self.profile.tick(interval.start) if self._dispatching else None
+        interval = Interval(round(index * self.interval, 9), self.interval)
+        target = self.profile.tick(interval.start + interval.length / 2) if self._dispatching else None
         if target is not None and target.closed:
             interval.users = self.share.of(target.users or 0)
         elif target is not None:
@@ -194,10 +209,12 @@ class Generator:
         interval, self._current = self._current, None
         if interval is None:
             return
-        cpu = time.process_time()
-        interval.generator_cpu_s, self._cpu_mark = cpu - self._cpu_mark, cpu
+        cpu = _busy_clock()
+        interval.generator_busy_s, self._cpu_mark = cpu - self._cpu_mark, cpu
         if final:
             interval.length = max(1e-6, min(interval.length, _now() - self._t0 - interval.start))
+            if not (interval.transactions or interval.failed or interval.sent) and self.intervals:
+                return  # the empty tail after the last response
         self.intervals.append(interval)
         if self.on_interval is not None:
             self.on_interval(interval)

@@ -82,11 +82,11 @@ def run_load(test: LoadTest, *, on_interval: Callable[[Interval], None] | None =
         elapsed = gen.elapsed or (sum(i.length for i in intervals))
     else:
         intervals, elapsed, interrupted = _run_processes(test, on_interval)
-    cpu_s = sum(i.generator_cpu_s for i in intervals)
+    busy_s = sum(i.generator_busy_s for i in intervals)
     _, summary = summarize(intervals, elapsed, duration=test.profile.duration if test.max_requests is None else None,
                            open_loop=not test.profile.closed)
     result = LoadResult(summary, intervals, started_at, not test.profile.closed, interrupted=interrupted)
-    result.warnings = _warnings(result, cpu_s / max(elapsed, 1e-9) / max(test.workers, 1))
+    result.warnings = _warnings(result, busy_s / max(elapsed, 1e-9) / max(test.workers, 1))
     return result
 
 
@@ -165,13 +165,13 @@ def _copies(intervals: list[Interval]) -> list[Interval]:
     return [Interval.from_dict(i.to_dict()) for i in intervals]
 
 
-def _warnings(result: LoadResult, cpu_share: float) -> list[str]:
+def _warnings(result: LoadResult, busy: float) -> list[str]:
     s = result.summary
     out: list[str] = []
-    if cpu_share >= _CPU_SATURATED:
-        out.append(f"the load generator's CPU was saturated ({cpu_share:.0%} of a core per process): these numbers "
-                   "may show the generator's limit, not the server's; hint: add --workers, or run the generator "
-                   "on another machine")
+    if busy >= _CPU_SATURATED:
+        out.append(f"the load generator was busy {busy:.0%} of the time (its CPU saturated, or waiting for a CPU "
+                   "other processes held): these numbers may show the generator's limit, not the server's; hint: "
+                   "add --workers if cores are free, or run the generator on another machine")
     sends = sum(i.scheduled for i in result.intervals)
     lagged = sum(i.lagged for i in result.intervals)
     if sends and lagged / sends > _LAGGED_SHARE:

@@ -10,6 +10,7 @@ processes for the same slice add up, and all slices of a run add up to the run's
 from __future__ import annotations
 
 import base64
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ class Interval:
 
     start: float
     length: float
-    histogram: Any = field(default_factory=new_histogram)
+    _histogram: Any = field(default=None, repr=False)
     transactions: int = 0
     successful: int = 0
     failed: int = 0
@@ -56,12 +57,23 @@ class Interval:
     target_rate: float = 0.0
     max_lag_us: int = 0
     lagged: int = 0
-    generator_cpu_s: float = 0.0
+    generator_busy_s: float = 0.0
     errors: Counter[str] = field(default_factory=Counter)
+    _raw: array[int] = field(default_factory=lambda: array("q"), repr=False)
+
+    @property
+    def histogram(self) -> Any:
+        """The HDR histogram of latencies (µs), with every recorded latency in it."""
+        if self._histogram is None:
+            self._histogram = new_histogram()
+        if self._raw:
+            _record_many(self._histogram, self._raw)
+            self._raw = array("q")
+        return self._histogram
 
     def record(self, latency_us: int, status: int, size: int) -> None:
         """One transaction: its latency, HTTP status and body size."""
-        self.histogram.record_value(min(max(latency_us, 1), LATENCY_RANGE_US[1]))
+        self._raw.append(latency_us)  # into the histogram in bulk, when read: ~0.1 µs here instead of ~3
         if not self.transactions or latency_us < self.min_us:
             self.min_us = latency_us
         if latency_us > self.max_us:
@@ -86,7 +98,7 @@ class Interval:
             self.min_us = min(self.min_us, other.min_us) if self.transactions else other.min_us
             self.max_us = max(self.max_us, other.max_us)
         for name in ("transactions", "successful", "failed", "bytes", "latency_sum_us", "scheduled", "sent",
-                     "users", "lagged", "generator_cpu_s"):
+                     "users", "lagged", "generator_busy_s"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.target_rate += other.target_rate
         self.max_lag_us = max(self.max_lag_us, other.max_lag_us)
@@ -102,7 +114,7 @@ class Interval:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (the histogram HDR-encoded) to send between processes."""
-        data = {k: v for k, v in self.__dict__.items() if k not in ("histogram", "errors")}
+        data = {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k != "errors"}
         data["errors"] = dict(self.errors)
         data["histogram"] = base64.b64encode(self.histogram.encode()).decode()
         return data
@@ -116,7 +128,7 @@ class Interval:
         hist = HdrHistogram.decode(base64.b64decode(fields.pop("histogram")))
         merged = new_histogram()
         merged.add(hist)
-        return cls(histogram=merged, errors=Counter(fields.pop("errors")), **fields)
+        return cls(_histogram=merged, errors=Counter(fields.pop("errors")), **fields)
 
 
 @dataclass(frozen=True)
@@ -190,6 +202,20 @@ def summarize(intervals: Sequence[Interval], elapsed: float, *, duration: float 
         max_schedule_lag_ms=total.max_lag_us / 1000,
     )
     return total, summary
+
+
+def _record_many(histogram: Any, raw: array[int]) -> None:
+    """Record ``raw`` latencies: rounded to the histogram's resolution and counted first, so a second of
+    30,000 requests costs a few hundred ``record_value`` calls rather than 30,000."""
+    import numpy as np
+
+    lowest, highest, _ = LATENCY_RANGE_US
+    values = np.clip(np.frombuffer(raw, dtype=np.int64), lowest, highest)
+    # 3 significant digits = 2,048 sub-buckets: a value v keeps its top 11 bits (hdr's own bucketing)
+    shift = np.maximum(0, np.floor(np.log2(values)).astype(np.int64) + 1 - 11)
+    unique, counts = np.unique((values >> shift) << shift, return_counts=True)
+    for value, count in zip(unique.tolist(), counts.tolist(), strict=True):
+        histogram.record_value(value, count)
 
 
 def merge_by_start(parts: Iterable[Interval]) -> list[Interval]:
