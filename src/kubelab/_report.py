@@ -157,7 +157,7 @@ def _render_svg(title: str, series: Mapping[str, Series], xlabel: str, ylabel: s
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
-        if len(series) + len(hlines) > 1:
+        if series or hlines:
             ax.legend(loc="best", fontsize=8, frameon=False)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
