@@ -1,4 +1,8 @@
-"""A tiny HTTP server for the profiler tests: each GET burns ``BURN_MS`` of one core, one request at a time."""
+"""A tiny HTTP server for the profiler tests: each GET /test burns ``BURN_MS`` of one core.
+
+One request at a time, in arrival order (FCFS): single-threaded, and HTTP/1.0 (the connection closes after
+each answer, so waiting clients queue in the listen backlog rather than behind one kept-alive connection).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ BURN_S = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.02
 
 
 class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.0"
 
     def do_GET(self) -> None:  # noqa: N802
         if self.path == "/test":
@@ -28,5 +32,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Server(HTTPServer):
+    request_queue_size = 128
+
+
 if __name__ == "__main__":
-    HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kubelab.recipe._cpulimit import CpuLimit
-from kubelab.recipe._profile import ProfileError, profile_server
+from kubelab.recipe._profile import ProfileError, http_driver, kubelab_load_driver, profile_server
 
 SERVER = [sys.executable, str(Path(__file__).with_name("burn_server.py")), "{port}", "20"]
 
@@ -29,6 +29,28 @@ def test_profile_burn_server() -> None:
         assert one.capacity <= 1.0 / one.cpu_per_request * 1.15
     assert 0 < profile.startup_seconds < 30
     assert profile.memory_mib > 5
+
+
+@pytest.mark.slow
+def test_kubelab_load_driver_agrees_with_the_thread_driver() -> None:
+    import subprocess
+    import time
+
+    from kubelab.recipe._profile import _free_port
+
+    port = _free_port()
+    server = subprocess.Popen([a.replace("{port}", str(port)) for a in SERVER])
+    try:
+        time.sleep(1.0)
+        url = f"http://127.0.0.1:{port}/test"
+        ours = kubelab_load_driver(url, 1, 2.0)
+        threads = http_driver(url, 1, 2.0)
+    finally:
+        server.terminate()
+        server.wait()
+    # the same server, one request at a time: both see about 20 ms of CPU per request and agree on the median
+    assert len(ours) > 10 and len(threads) > 10
+    assert sorted(ours)[len(ours) // 2] == pytest.approx(sorted(threads)[len(threads) // 2], rel=0.5)
 
 
 def test_server_that_dies_is_reported() -> None:

@@ -5,8 +5,9 @@ Built on two small seams so any HTTP server and any load generator fit:
 * a **server command**: an argv with ``{port}`` where the port goes (``kubelab serve MODEL --port {port}``
   by default), started under each CPU allowance (``_cpulimit``), ready when ``ready_path`` answers 200;
 * a **load driver**: ``driver(url, concurrency, seconds) -> latencies`` — closed loop, ``concurrency``
-  requests in flight for ``seconds``, the latencies (s) of the requests that completed. The built-in
-  ``http_driver`` uses keep-alive connections in threads; ``kubelab.load``'s generator can stand in.
+  requests in flight for ``seconds``, the latencies (s) of the requests that completed. ``http_driver``
+  uses keep-alive connections in threads; ``kubelab_load_driver`` is kubelab's own load generator
+  (``kubelab.load``), which ``profile_model`` uses.
 
 At each allowance: one request at a time (service-time distribution), then ``2 x ceil(cores) + 1`` in
 flight (saturated throughput), each repeated in windows until the last three agree within 10 % (or
@@ -33,7 +34,7 @@ from kubelab.errors import RecipeError
 from kubelab.recipe._cpulimit import CpuLimit
 from kubelab.recipe._server import QUANTILES, AllowancePoint, ServerProfile
 
-__all__ = ["LoadDriver", "ProfileError", "http_driver", "profile_model", "profile_server"]
+__all__ = ["LoadDriver", "ProfileError", "http_driver", "kubelab_load_driver", "profile_model", "profile_server"]
 
 LoadDriver = Callable[[str, int, float], list[float]]
 
@@ -78,6 +79,22 @@ def http_driver(url: str, concurrency: int, seconds: float) -> list[float]:
     latencies = [x for r in results for x in r]
     if errors and not latencies:
         raise ProfileError(f"every request to {url} failed: {errors[0]}")
+    return latencies
+
+
+def kubelab_load_driver(url: str, concurrency: int, seconds: float) -> list[float]:
+    """The same contract over kubelab's own load generator (``kubelab.load``): closed loop, ``concurrency``
+    users, no think time; latencies read back from its HDR histograms (3 significant digits)."""
+    from kubelab.load import Constant, LoadTest, Target, build_request, run_load
+
+    test = LoadTest(build_request(url), Constant(Target(users=concurrency), duration=seconds), interval=seconds)
+    result = run_load(test)
+    latencies: list[float] = []
+    for interval in result.intervals:
+        for item in interval.histogram.get_recorded_iterator():
+            latencies.extend([item.value_iterated_to / 1e6] * item.count_at_value_iterated_to)
+    if not latencies and result.summary.failed_transactions:
+        raise ProfileError(f"every request to {url} failed: {dict(result.summary.errors)}")
     return latencies
 
 
