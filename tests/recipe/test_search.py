@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kubelab.errors import SpecError
@@ -53,7 +54,9 @@ def test_cheapest_feasible_recipe_by_hand() -> None:
 
 
 def test_more_seeds_only_for_candidates_that_pass_the_first() -> None:
-    space = SearchSpace(cpu_requests=(0.25,), limit_ratios=(1.0, 2.0), targets=(90,), min_replicas=(1,))
+    space = SearchSpace(
+        cpu_requests=(0.25,), limit_ratios=(1.0, 2.0), targets=(90,), min_replicas=(1,), scale_down_windows=(None,)
+    )
     schedule = Schedule.constant(1800, rate=0.5)
     result = search(STEP_SERVER, schedule, PRICES, SimConfig(slo_p99=0.5), space=space, seeds=(0, 1, 2))
     by_limit = {c.recipe.cpu_limit: c for c in result.candidates}
@@ -62,7 +65,9 @@ def test_more_seeds_only_for_candidates_that_pass_the_first() -> None:
 
 
 def test_no_feasible_recipe() -> None:
-    space = SearchSpace(cpu_requests=(0.25,), limit_ratios=(1.0,), targets=(50,), min_replicas=(1,))
+    space = SearchSpace(
+        cpu_requests=(0.25,), limit_ratios=(1.0,), targets=(50,), min_replicas=(1,), scale_down_windows=(None,)
+    )
     result = search(STEP_SERVER, Schedule.constant(600, rate=0.5), PRICES, SimConfig(slo_p99=0.5), space=space)
     assert result.best is None and len(result.candidates) == 1
 
@@ -100,3 +105,18 @@ def test_price_catalog_errors(tmp_path: Path, text: str, messages: list[str]) ->
         load_prices(path)
     for message in messages:
         assert message in str(info.value)
+
+
+def test_shorter_scale_down_window_saves_after_a_burst() -> None:
+    # 5 min at 0.5 req/s, 1 min at 40 req/s (0.1 s each: 4 busy cores), 14 min at 0.5 req/s. Without behavior
+    # the HPA keeps the burst's replicas for 300 s after it; with a 60 s scale-down window it sheds them
+    # 240 s earlier, so the same recipe reserves less.
+    rate = np.concatenate([np.full(300, 0.5), np.full(60, 40.0), np.full(840, 0.5)])
+    schedule = Schedule(rate, np.zeros(rate.size, dtype=np.int64), np.zeros(rate.size))
+    space = SearchSpace(
+        cpu_requests=(0.5,), limit_ratios=(1.0,), targets=(50,), min_replicas=(1,), scale_down_windows=(None, 60)
+    )
+    result = search(STEP_SERVER, schedule, PRICES, SimConfig(slo_p99=5.0), space=space, runner_margin=10.0)
+    by_window = {c.recipe.behavior is None: c for c in result.candidates}
+    assert by_window[False].cpu_core_hours < by_window[True].cpu_core_hours
+    assert by_window[False].recipe.describe().endswith("scale-down window 60s")

@@ -115,12 +115,19 @@ class Recipe:
         return data
 
     def describe(self) -> str:
-        """One line: ``cpu 1/2, mem 2Gi/4Gi, replicas 1-5, target 40%``."""
-        return (
+        """One line: ``cpu 1/2, mem 2Gi/4Gi, replicas 1-5, target 40%`` (and the behavior, if any)."""
+        text = (
             f"cpu {format_cpu(self.cpu_request)}/{format_cpu(self.cpu_limit)}, "
             f"mem {format_memory(self.memory_request)}/{format_memory(self.memory_limit)}, "
             f"replicas {self.min_replicas}-{self.max_replicas}, target {self.target_utilization}%"
         )
+        if self.behavior is not None:
+            down = self.behavior.scale_down
+            if down is not None and down.stabilization_window_seconds is not None and self.behavior.scale_up is None:
+                text += f", scale-down window {down.stabilization_window_seconds}s"
+            else:
+                text += ", custom behavior"
+        return text
 
 
 def behavior_to_dict(behavior: Behavior) -> dict[str, Any]:

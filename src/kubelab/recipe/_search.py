@@ -1,7 +1,8 @@
 """Search for the cheapest recipe whose simulated p99 meets the objective in enough windows.
 
-The space: CPU request, CPU limit (a multiple of the request), HPA target utilisation and minimum
-replicas; memory is fixed by the profile (request = limit = footprint plus headroom, rounded up to
+The space: CPU request, CPU limit (a multiple of the request), HPA target utilisation, minimum
+replicas and the scale-down stabilisation window (None: no ``behavior``, the controller's 300 s; or a
+``behavior.scaleDown.stabilizationWindowSeconds``, the other behavior fields at their API defaults); memory is fixed by the profile (request = limit = footprint plus headroom, rounded up to
 64 MiB: memory is not compressible, a pod over its limit is killed), and the maximum replica count is
 whatever lets the peak load be served at the target (so the HPA is never held back by it).
 
@@ -14,11 +15,13 @@ when, for every seed, at most ``1 - quantile`` of its windows have a p99 above t
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from kubelab.recipe._cost import UnitPrices
+from kubelab.recipe._hpa import Behavior, ScalingRules
 from kubelab.recipe._recipe import Recipe
 from kubelab.recipe._schedule import Schedule
 from kubelab.recipe._server import ServerProfile
@@ -35,6 +38,7 @@ class SearchSpace:
     limit_ratios: tuple[float, ...] = (1.0, 1.5, 2.0)
     targets: tuple[int, ...] = (30, 40, 50, 60, 70, 80, 90)
     min_replicas: tuple[int, ...] = (1, 2, 3)
+    scale_down_windows: tuple[int | None, ...] = (None, 60)
     max_cpu_limit: float = 4.0
     memory_headroom: float = 1.15
 
@@ -159,8 +163,9 @@ def search(
                 continue
             for target in space.targets:
                 top = max_replicas_for(profile, schedule, limit, target)
-                for lo in space.min_replicas:
-                    recipe = Recipe(cpu, limit, memory, memory, lo, max(lo, top), target)
+                for lo, window in itertools.product(space.min_replicas, space.scale_down_windows):
+                    behavior = None if window is None else Behavior(scale_down=ScalingRules(window))
+                    recipe = Recipe(cpu, limit, memory, memory, lo, max(lo, top), target, behavior)
                     plans.append((prices.cost(lo * cpu * hours, lo * memory / 1024 * hours), recipe))
     plans.sort(key=lambda p: (p[0], p[1].cpu_limit, -p[1].target_utilization))
     best: Candidate | None = None
