@@ -2,9 +2,10 @@
 
 The space: CPU request, CPU limit (a multiple of the request), HPA target utilisation, minimum
 replicas and the scale-down stabilisation window (None: no ``behavior``, the controller's 300 s; or a
-``behavior.scaleDown.stabilizationWindowSeconds``, the other behavior fields at their API defaults); memory is fixed by the profile (request = limit = footprint plus headroom, rounded up to
-64 MiB: memory is not compressible, a pod over its limit is killed), and the maximum replica count is
-whatever lets the peak load be served at the target (so the HPA is never held back by it).
+``behavior.scaleDown.stabilizationWindowSeconds``, the other behavior fields at their API defaults).
+Memory is fixed by the profile (request = limit = footprint plus headroom, rounded up to 64 MiB:
+memory is not compressible, a pod over its limit is killed), and the maximum replica count is whatever
+lets the peak load be served at the target (so the HPA is never held back by it).
 
 Candidates are simulated on the same random arrivals (common random numbers). They are tried in order
 of a lower bound on their cost (minimum replicas x request x duration, the least any run of them can
