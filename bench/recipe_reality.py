@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -38,7 +38,7 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _proxy(listen: int, backends: list[int], stop: threading.Event) -> None:
+def _proxy(listen: int, backends: list[int]) -> None:
     counter = 0
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -59,8 +59,7 @@ def _proxy(listen: int, backends: list[int], stop: threading.Event) -> None:
     async def main() -> None:
         server = await asyncio.start_server(handle, "127.0.0.1", listen)
         async with server:
-            while not stop.is_set():
-                await asyncio.sleep(0.1)
+            await server.serve_forever()
 
     asyncio.run(main())
 
@@ -82,17 +81,17 @@ def main() -> None:
         subprocess.Popen(lim.wrap([a.replace("{port}", str(p)) for a in command]))
         for lim, p in zip(limits, ports, strict=True)
     ]
-    stop = threading.Event()
     listen = _port()
-    thread = threading.Thread(target=_proxy, args=(listen, ports, stop), daemon=True)
-    thread.start()
+    proxy = multiprocessing.Process(target=_proxy, args=(listen, ports), daemon=True)  # its own GIL
+    proxy.start()
     try:
         time.sleep(1.0)
         started = time.perf_counter()
         latencies = np.asarray(http_driver(f"http://127.0.0.1:{listen}/test", args.users, args.seconds))
         elapsed = time.perf_counter() - started
     finally:
-        stop.set()
+        proxy.terminate()
+        proxy.join()
         for p in procs:
             p.terminate()
             p.wait()

@@ -232,7 +232,8 @@ def _windows(
     edges[-1] = arrival.size
     p50, p99, mean = _percentiles(edges, latency)
     done = depart[~failed] if any_failed else depart
-    throughput = np.bincount(np.minimum(done // w, n_windows - 1).astype(np.int64), minlength=n_windows) / w
+    done_win = np.minimum((done * (1 / w)).astype(np.int64), n_windows - 1)  # multiply: floor-divide is slow
+    throughput = np.bincount(done_win, minlength=n_windows) / w
     fail_win = np.minimum((arrival[failed] // w).astype(np.int64), n_windows - 1)
     per = max(1, round(w / config.sync_period))
     pad = n_windows * per - alive.size
