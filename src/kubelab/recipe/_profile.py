@@ -258,7 +258,8 @@ def profile_model(
     allowances: Sequence[float] = (0.25, 0.5, 1.0, 2.0),
     progress: Callable[[str], None] | None = None,
 ) -> ServerProfile:
-    """Profile ``kubelab serve MODEL`` driving ``GET /test`` (it predicts the model's bundled sample).
+    """Profile ``kubelab serve MODEL`` driving ``GET /test`` (it predicts the model's bundled sample) with
+    kubelab's load generator, in 2 s windows (at most 8 per measurement, so at most about 40 s per allowance).
 
     Raises:
         ProfileError: ``kubelab serve`` is not part of this install, or the server fails.
@@ -276,6 +277,9 @@ def profile_model(
         allowances=allowances,
         path="/test",
         ready_path="/readyz",
+        driver=kubelab_load_driver,
+        window_s=2.0,
+        max_windows=8,
         source=f"kubelab serve {model}",
         progress=progress,
     )
