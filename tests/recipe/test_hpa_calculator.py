@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubelab.recipe._hpa import NoMetrics, PodSample, resource_replicas
+from kubelab.recipe._replicas import NoMetrics, PodSample, resource_replicas
 
 
 def ready(n: int, usage: int, request: int = 1000) -> list[PodSample]:

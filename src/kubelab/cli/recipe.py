@@ -33,11 +33,11 @@ class _DefaultGroup(click.Group):
     cls=_DefaultGroup,
     epilog="""\b
 Examples:
-  kubelab recipe model.pkl --slo-p99-ms 100 --load course --out recipe/
-  kubelab recipe model.pkl --slo-p99-ms 200 --load sine:mean=40,amp=30,period=1h --duration 1d \\
+  kubelab recipe model.onnx --slo-p99-ms 100 --load course --out recipe/
+  kubelab recipe model.onnx --slo-p99-ms 200 --load sine:mean=40,amp=30,period=1h --duration 1d \\
       --profile-file profile.yaml --price-catalog prices.yaml --out recipe/
   kubelab recipe simulate recipe.yaml --load course --slo-p99-ms 100 --profile-file profile.yaml
-  kubelab recipe profile model.pkl --out profile.yaml""",
+  kubelab recipe profile model.onnx --out profile.yaml""",
 )
 def recipe() -> None:
     """Find the cheapest deployment (requests, limits, replicas, HPA target) of a model whose simulated p99
@@ -118,8 +118,8 @@ def _prices(price_catalog: str | None) -> Any:
 @recipe.command(
     epilog="""\b
 Examples:
-  kubelab recipe find model.pkl --slo-p99-ms 100 --load course --out recipe/
-  kubelab recipe find model.pkl --slo-p99-ms 100 --load course --synthetic-profile --out demo/ --format json""",
+  kubelab recipe find model.onnx --slo-p99-ms 100 --load course --out recipe/
+  kubelab recipe find model.onnx --slo-p99-ms 100 --load course --synthetic-profile --out demo/ --format json""",
 )
 @click.argument("model")
 @_SLO
@@ -344,8 +344,8 @@ def simulate(
 @recipe.command(
     epilog="""\b
 Examples:
-  kubelab recipe profile model.pkl --out profile.yaml
-  kubelab recipe profile model.pkl --cpus 0.5,1,2 --out profile.json""",
+  kubelab recipe profile model.onnx --out profile.yaml
+  kubelab recipe profile model.onnx --cpus 0.5,1,2 --out profile.json""",
 )
 @click.argument("model")
 @click.option(

@@ -24,15 +24,13 @@ if TYPE_CHECKING:
         Decision,
         HorizontalPodAutoscaler,
         HPASpec,
-        PodSample,
-        Proposal,
         ScalingPolicy,
         ScalingRules,
-        resource_replicas,
     )
     from kubelab.recipe._manifests import render, validate
     from kubelab.recipe._profile import http_driver, profile_model, profile_server
     from kubelab.recipe._recipe import Recipe, load_recipe
+    from kubelab.recipe._replicas import PodSample, Proposal, resource_replicas
     from kubelab.recipe._schedule import Schedule
     from kubelab.recipe._search import Candidate, SearchResult, SearchSpace, search
     from kubelab.recipe._server import AllowancePoint, ServerProfile, load_profile, synthetic_profile
@@ -46,11 +44,11 @@ _EXPORTS = {
     "Decision": "_hpa",
     "HorizontalPodAutoscaler": "_hpa",
     "HPASpec": "_hpa",
-    "PodSample": "_hpa",
-    "Proposal": "_hpa",
+    "PodSample": "_replicas",
+    "Proposal": "_replicas",
     "ScalingPolicy": "_hpa",
     "ScalingRules": "_hpa",
-    "resource_replicas": "_hpa",
+    "resource_replicas": "_replicas",
     "render": "_manifests",
     "validate": "_manifests",
     "http_driver": "_profile",
