@@ -235,9 +235,18 @@ def test_profile_bad_cpus(cli, cpus: str) -> None:  # type: ignore[no-untyped-de
     assert "Invalid value for --cpus" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["recipe"], ["recipe", "profile"]])
+def test_missing_model_file(cli, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    extra = ["--slo-p99-ms", "100", "--load", "course"] if command == ["recipe"] else []
+    result = cli(*command, "nosuch.onnx", *extra, "--out", "o")
+    assert result.returncode == 2
+    assert "Invalid value for 'MODEL': nosuch.onnx: file not found" in result.stderr
+
+
 @pytest.mark.skipif(importlib.util.find_spec("kubelab.serve") is not None, reason="kubelab serve is installed")
-def test_find_without_serve_or_profile(cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("recipe", "m.pkl", "--load", "course", "--slo-p99-ms", "100", "--out", "o")
+def test_find_without_serve_or_profile(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "m.onnx").write_bytes(b"not really a model")
+    result = cli("recipe", "m.onnx", "--load", "course", "--slo-p99-ms", "100", "--out", "o")
     assert result.returncode == 1
     assert "kubelab serve is not part of this install" in result.stderr
     assert "hint: pass --profile-file FILE, or --synthetic-profile" in result.stderr

@@ -103,6 +103,10 @@ def _server_profile(profile_file: str | None, synthetic: bool, model: str | None
         return synthetic_profile()
     if model is None:
         raise click.UsageError("give --profile-file FILE (from `kubelab recipe profile`) or --synthetic-profile")
+    if not Path(model).is_file():
+        raise click.BadParameter(
+            f"{model}: file not found (it is profiled when no --profile-file is given)", param_hint="'MODEL'"
+        )
     from kubelab.recipe._profile import profile_model
 
     click.echo(f"profiling {model} (several minutes; pass --profile-file to reuse a profile) ...", err=True)
@@ -365,6 +369,8 @@ def profile(model: str, out: str, cpus: str) -> None:
         ) from None
     if any(c <= 0 for c in allowances):
         raise click.BadParameter("every allowance must be more than 0 cores", param_hint="--cpus")
+    if not Path(model).is_file():
+        raise click.BadParameter(f"{model}: file not found", param_hint="'MODEL'")
     result = profile_model(model, allowances=allowances, progress=lambda text: click.echo(text, err=True))
     result.save(out)
     click.echo(f"wrote {out} (allowances enforced with {result.method})", err=sys.stderr.isatty())
