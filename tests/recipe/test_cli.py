@@ -174,6 +174,7 @@ def test_profile_file_and_synthetic_conflict(cli, course_recipe: Path) -> None: 
         (["--cpu-requests", "half"], "Invalid value for --cpu-requests: 'half' is not a comma-separated list"),
         (["--limit-ratios", "0.5"], "Invalid value for --limit-ratios: every value must be >= 1, not 0.5"),
         (["--targets", "0"], "Invalid value for --targets: every value must be >= 1, not 0"),
+        (["--scale-down-windows", "default,5m"], "Invalid value for --scale-down-windows: '5m' is not 'default'"),
     ],
 )
 def test_bad_search_space(cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]

@@ -161,6 +161,12 @@ Examples:
     "--targets", default="30,40,50,60,70,80,90", show_default=True, help="HPA target utilisations to try (%)."
 )
 @click.option("--min-replicas", default="1,2,3", show_default=True, help="Minimum replica counts to try.")
+@click.option(
+    "--scale-down-windows",
+    default="default,60",
+    show_default=True,
+    help="Scale-down stabilisation windows to try (s); 'default' = no behavior (the controller's 300 s).",
+)
 @format_option("table", "json")
 def find(
     model: str,
@@ -178,6 +184,7 @@ def find(
     limit_ratios: str,
     targets: str,
     min_replicas: str,
+    scale_down_windows: str,
     fmt: str,
 ) -> None:
     """Profile MODEL (or read --profile-file), search recipes over the --load profile and write the cheapest
@@ -193,6 +200,7 @@ def find(
         limit_ratios=_numbers(limit_ratios, "--limit-ratios", float, at_least=1.0),
         targets=_numbers(targets, "--targets", int, at_least=1),
         min_replicas=_numbers(min_replicas, "--min-replicas", int, at_least=1),
+        scale_down_windows=_windows(scale_down_windows),
     )
     started = time.perf_counter()
     prices = _prices(price_catalog)
@@ -261,6 +269,21 @@ def _numbers(text: str, option: str, kind: Any, *, at_least: float = 0.0) -> tup
         limit = f">= {at_least:g}" if at_least else "> 0"
         raise click.BadParameter(f"every value must be {limit}, not {bad[0]}", param_hint=option)
     return values
+
+
+def _windows(text: str) -> tuple[int | None, ...]:
+    values: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "default":
+            values.append(None)
+        elif part.isdigit() and int(part) <= 3600:
+            values.append(int(part))
+        else:
+            raise click.BadParameter(
+                f"{part!r} is not 'default' or a number of seconds from 0 to 3600", param_hint="--scale-down-windows"
+            )
+    return tuple(values)
 
 
 def _emit_candidates(rows: list[dict[str, Any]], fmt: str) -> None:
