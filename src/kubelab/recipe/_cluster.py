@@ -190,13 +190,16 @@ class Cluster:
             self.arrivals[lo:hi], self.occupancy[lo:hi], free0, self.counter, self.bounds[c : c + n + 1] - lo
         )
         edges = np.minimum(np.arange(c, c + n + 1) * h, self.duration)
-        for j in range(n):
-            busy = (
-                np.maximum(batch.free[j] - edges[j], 0.0)
-                + batch.work[j]
-                - np.maximum(batch.free[j + 1] - edges[j + 1], 0.0)
-            )
-            self._record(c + j, living, serving, busy)
+        backlog = np.maximum(batch.free - edges[:, None], 0.0)
+        busy = backlog[:-1] + batch.work - backlog[1:]  # work conservation, every period and replica at once
+        frac = np.minimum(busy / np.diff(edges)[:, None], 1.0)
+        cores = frac * self.busy_cores + (1 - frac) * self.idle_cpu
+        periods = range(c, c + n)
+        for i, column in zip(serving, cores.T.tolist(), strict=True):  # all living pods serve: none is starting
+            pods.usage[i].update(zip(periods, column, strict=True))
+        self.alive_n[c : c + n] = len(living)
+        self.ready_n[c : c + n] = len(serving)
+        self.used[c : c + n] = cores.sum(axis=1)
         kept = n
         for j in range(1, n):
             if self.sync(c + j):

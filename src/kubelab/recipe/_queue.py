@@ -133,12 +133,13 @@ def round_robin_batch(arrival: F64, occupancy: F64, free_at: F64, counter: int, 
     pos = off + edges
     cols = np.arange(n)
     row = np.where(cols < (pos % n)[:, None], (pos // n)[:, None], (pos // n)[:, None] - 1)
-    free = np.where(row >= 0, d[np.clip(row, 0, rows - 1), cols], free_at)
+    at = np.clip(row, 0, rows - 1), cols
+    before = row >= 0
+    free = np.where(before, d[at], free_at)
+    work = np.diff(np.where(before, csum[at], 0.0), axis=0)  # each replica's running work at each boundary
     pod = (off + np.arange(m)) % n
-    period = np.repeat(np.arange(edges.size - 1), np.diff(edges))
-    work = np.bincount(period * n + pod, weights=occupancy, minlength=(edges.size - 1) * n).astype(np.float64)
-    served = Served(arrival, d.ravel()[off : off + m], occupancy, pod, work.reshape(-1, n).sum(axis=0))
-    return Batch(served, free, work.reshape(-1, n))
+    served = Served(arrival, d.ravel()[off : off + m], occupancy, pod, work.sum(axis=0))
+    return Batch(served, free, work)
 
 
 def _round_robin_fixed(arrival: F64, occupancy: F64, free_at: F64, counter: int) -> Served:
