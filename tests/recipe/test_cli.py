@@ -45,9 +45,12 @@ def test_simulate_course_recipe(cli, course_recipe: Path) -> None:  # type: igno
 
 
 def test_find_writes_a_valid_recipe(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "course.yaml").write_text(COURSE)
     result = cli(
         "recipe",
         "model.pkl",
+        "--compare",
+        "course.yaml",
         "--load",
         "constant:5@10m",
         "--slo-p99-ms",
@@ -78,6 +81,8 @@ def test_find_writes_a_valid_recipe(cli, tmp_path: Path) -> None:  # type: ignor
     ]
     data = json.loads(result.stdout)
     assert data["candidates"][0]["rank"] == "best" and data["candidates"][0]["feasible"] is True
+    report = (out / "report.html").read_text()
+    assert "course.yaml" in report and "cpu 1/2, mem 2Gi/4Gi, replicas 1-5, target 40%" in report
     deployment = yaml.safe_load((out / "deployment.yaml").read_text())
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -183,6 +188,26 @@ def test_bad_search_space(cli, args: list[str], message: str) -> None:  # type: 
     )
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_bad_compare_recipe_fails_before_the_search(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "mine.yaml").write_text("resources: {requests: {cpu: 1}}\n")
+    result = cli(
+        "recipe",
+        "m.pkl",
+        "--load",
+        "course",
+        "--slo-p99-ms",
+        "100",
+        "--synthetic-profile",
+        "--out",
+        "o",
+        "--compare",
+        "mine.yaml",
+    )
+    assert result.returncode == 1
+    assert "mine.yaml:1:13: resources.requests.memory: is missing" in result.stderr
+    assert "simulated" not in result.stderr
 
 
 def test_bad_price_catalog(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -123,7 +123,8 @@ def _prices(price_catalog: str | None) -> Any:
     epilog="""\b
 Examples:
   kubelab recipe find model.onnx --slo-p99-ms 100 --load course --out recipe/
-  kubelab recipe find model.onnx --slo-p99-ms 100 --load course --synthetic-profile --out demo/ --format json""",
+  kubelab recipe find model.onnx --slo-p99-ms 100 --load course --synthetic-profile --out demo/ --format json
+  kubelab recipe find model.onnx --slo-p99-ms 100 --load course --profile-file p.yaml --compare mine.yaml --out r/""",
 )
 @click.argument("model")
 @_SLO
@@ -162,6 +163,14 @@ Examples:
 )
 @click.option("--min-replicas", default="1,2,3", show_default=True, help="Minimum replica counts to try.")
 @click.option(
+    "--compare",
+    "compare",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="RECIPE",
+    help="A hand-written recipe file to simulate beside the recommendation in report.html (repeatable).",
+)
+@click.option(
     "--scale-down-windows",
     default="default,60",
     show_default=True,
@@ -185,6 +194,7 @@ def find(
     targets: str,
     min_replicas: str,
     scale_down_windows: str,
+    compare: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Profile MODEL (or read --profile-file), search recipes over the --load profile and write the cheapest
@@ -192,8 +202,9 @@ def find(
     Service and HPA manifests (schema-checked) and report.html."""
     from kubelab.recipe._manifests import render, validate
     from kubelab.recipe._output import write_manifests, write_recipe, write_report
+    from kubelab.recipe._recipe import load_recipe
     from kubelab.recipe._search import SearchSpace, search
-    from kubelab.recipe._sim import SimConfig
+    from kubelab.recipe._sim import SimConfig, simulate
 
     space = SearchSpace(
         cpu_requests=_numbers(cpu_requests, "--cpu-requests", float),
@@ -203,6 +214,7 @@ def find(
         scale_down_windows=_windows(scale_down_windows),
     )
     started = time.perf_counter()
+    others = [(Path(f).name, load_recipe(f)) for f in compare]  # check them before the long part
     prices = _prices(price_catalog)
     schedule = _schedule(load_text, duration)
     profile = _server_profile(profile_file, synthetic_profile, model)
@@ -235,7 +247,10 @@ def find(
     write_report(
         out_dir / "report.html",
         f"Recipe for {model}",
-        [("recommended", result.best_run)],
+        [
+            ("recommended", result.best_run),
+            *((name, simulate(plan, profile, schedule, config)) for name, plan in others),
+        ],
         prices,
         profile,
         candidates=[result.best, *runners],
