@@ -80,8 +80,10 @@ def serve_round_robin(
     Returns the period's requests and the round-robin counter to carry on with.
     """
     m, n = arrival.size, ready_at.size
-    if m and n and ready_at[-1] <= arrival[0]:
-        return _round_robin_fixed(arrival, occupancy, free_at, counter), counter + m
+    if m and n and ready_at[-1] <= arrival[0]:  # the same replicas all period: the matrix form
+        batch = round_robin_batch(arrival, occupancy, free_at, counter, np.array([0, m]))
+        free_at[:] = batch.free[-1]
+        return batch.served, counter + m
     n_ready = np.searchsorted(ready_at, arrival, side="right")
     ok = n_ready > 0
     pod = np.full(m, -1, dtype=np.int64)
@@ -116,9 +118,11 @@ def serve_round_robin(
 def round_robin_batch(arrival: F64, occupancy: F64, free_at: F64, counter: int, edges: I64) -> Batch:
     """Round-robin over the same replicas for several periods; ``edges`` index ``arrival`` at period bounds.
 
-    As ``_round_robin_fixed``, then reads each replica's last departure before every boundary: with the
-    flat position ``p = offset + edges[b]`` in the (rounds, n) matrix, column ``j`` last received a request
-    in row ``p // n`` if ``j < p % n``, else in the row above (the first row's padding holds ``free_at``).
+    Request ``i`` goes to replica ``(counter + i) % n``: laid out as a (rounds, n) matrix, one replica per
+    column, Lindley's recursion runs down the columns (padding: arrival -inf, no work, departures
+    unchanged). Then it reads each replica's last departure before every boundary: with the flat position
+    ``p = offset + edges[b]``, column ``j`` last received a request in row ``p // n`` if ``j < p % n``, else
+    in the row above (the first row's padding holds ``free_at``).
     """
     m, n = arrival.size, free_at.size
     off = counter % n
@@ -140,28 +144,6 @@ def round_robin_batch(arrival: F64, occupancy: F64, free_at: F64, counter: int, 
     pod = (off + np.arange(m)) % n
     served = Served(arrival, d.ravel()[off : off + m], occupancy, pod, work.sum(axis=0))
     return Batch(served, free, work)
-
-
-def _round_robin_fixed(arrival: F64, occupancy: F64, free_at: F64, counter: int) -> Served:
-    """The common case: the same ``n`` replicas ready all period; request ``i`` goes to ``(counter+i) % n``.
-
-    Laid out as a (rounds, n) matrix, one replica per column, Lindley's recursion runs down the columns;
-    padding (arrival -inf, no work) leaves departures unchanged.
-    """
-    m, n = arrival.size, free_at.size
-    off = counter % n
-    rows = -(-(off + m) // n)
-    a = np.full(rows * n, -np.inf)
-    s = np.zeros(rows * n)
-    a[off : off + m] = arrival
-    s[off : off + m] = occupancy
-    a2, s2 = a.reshape(rows, n), s.reshape(rows, n)
-    csum = np.cumsum(s2, axis=0)
-    run = np.maximum.accumulate(a2 - (csum - s2), axis=0)
-    d = csum + np.maximum(free_at, run)
-    free_at[:] = d[-1]
-    pod = (off + np.arange(m)) % n
-    return Served(arrival, d.ravel()[off : off + m], occupancy, pod, s2.sum(axis=0))
 
 
 @dataclass
