@@ -109,3 +109,23 @@ def test_course_replayed_600_times_faster(cli: Cli, serve: Serve, tmp_path: Path
     assert len(lines) == 31
     okay = sum(int(line.split(",")[8]) for line in lines[1:])
     assert okay == json.loads(run.stdout)["successful_transactions"] > 0
+
+
+def test_ctrl_c_keeps_what_was_measured(serve: Serve, tmp_path: Path) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    port = serve()
+    env = {k: v for k, v in os.environ.items() if k != "KUBELAB_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-m", "kubelab", "loadtest", f"http://127.0.0.1:{port}/", "--rate",
+                             "100", "-t", "60s", "--format", "json"], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    data = json.loads(out)
+    assert data["interrupted"] is True and data["transactions"] > 0 and data["failed_transactions"] == 0
+    assert "Interrupted; the numbers above cover the time until then." in err

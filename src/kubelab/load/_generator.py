@@ -31,7 +31,7 @@ __all__ = ["Generator", "Share"]
 
 _now = time.monotonic  # CLOCK_MONOTONIC: one clock for every process on the host
 _CONTROL_S = 0.05
-_CUT = "cut at the end"
+_CUT = "cut"  # a request dropped, not counted: in flight at the end of a closed loop, or at Ctrl-C
 _MIN_SPARE, _SPARE_S = 2, 0.01  # open loop: spare connections, at least 2 or 10 ms worth of requests
 
 
@@ -150,7 +150,7 @@ class Generator:
             await self._done
         finally:
             for conn in list(self._conns):
-                conn.abort("interrupted")
+                conn.abort(_CUT)
             self._flush(final=True)
 
     def _control(self) -> None:
@@ -241,8 +241,8 @@ class Generator:
     def _on_done(self, conn: Connection, status: int, size: int, error: str | None) -> None:
         now = _now()
         self._in_flight -= 1
-        if self._closed and (error == _CUT or now >= self._end):
-            self._cut(conn)  # siege's rule: a closed loop's requests still in flight at the end do not count
+        if error == _CUT or (self._closed and now >= self._end):
+            self._cut(conn)  # siege's rule: a closed loop's requests in flight at the end (or Ctrl-C) do not count
             return
         self._last_done = now
         interval = self._interval(now)
