@@ -6,7 +6,8 @@ import pytest
 
 from kubelab.load import parse_profile
 from kubelab.load._request import build_request
-from kubelab.load._run import LoadTest, run_load
+from kubelab.load._run import LoadResult, LoadTest, _warnings, run_load
+from kubelab.load._stats import Interval, summarize
 from tests.load.conftest import Serve
 
 
@@ -85,3 +86,31 @@ def test_timeouts_fail_requests(serve: Serve) -> None:
     s = run_load(LoadTest(build_request(f"http://127.0.0.1:{port}/"), parse_profile("constant", rate=10,
                                                                                    duration=0.3), timeout=0.3)).summary
     assert s.failed_transactions == 3 and s.errors == {"timeout": 3} and s.transactions == 0
+
+
+def test_open_loop_over_two_processes_merges(serve: Serve) -> None:
+    port = serve()
+    test = LoadTest(build_request(f"http://127.0.0.1:{port}/"), parse_profile("constant", rate=400, duration=2),
+                    workers=2)
+    result = run_load(test)
+    s = result.summary
+    assert s.transactions == 800 and s.achieved_rate == pytest.approx(400, rel=0.01)
+    assert [i.target_rate for i in result.intervals[:2]] == [400, 400]  # each process's half, merged
+
+
+def _synthetic(lagged: int, sent: int, target: float) -> LoadResult:
+    iv = Interval(0.0, 1.0, target_rate=target, scheduled=1000, sent=sent, lagged=lagged, max_lag_us=7500)
+    for _ in range(sent):
+        iv.record(1000, 200, 2)
+    _, summary = summarize([iv], 1.0, duration=1.0, open_loop=True)
+    return LoadResult(summary, [iv], 0.0, open_loop=True)
+
+
+def test_warnings_name_the_generator_as_the_bottleneck() -> None:
+    quiet = _synthetic(lagged=10, sent=1000, target=1000.0)
+    assert _warnings(quiet, busy=0.5) == []
+    loud = _synthetic(lagged=20, sent=980, target=1000.0)
+    busy, lag, rate = _warnings(loud, busy=0.95)
+    assert busy.startswith("the load generator was busy 95% of the time (its CPU saturated, or waiting for a CPU")
+    assert lag.startswith("2.0% of requests left more than 1 ms after their scheduled time (worst 7.5 ms)")
+    assert rate == "achieved 980 requests/s of the 1000 targeted"
