@@ -129,3 +129,14 @@ def test_ctrl_c_keeps_what_was_measured(serve: Serve, tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["interrupted"] is True and data["transactions"] > 0 and data["failed_transactions"] == 0
     assert "Interrupted; the numbers above cover the time until then." in err
+
+
+def test_json_body_reaches_the_server(cli: Cli, serve: Serve, tmp_path: Path) -> None:
+    dump = tmp_path / "last-request"
+    port = serve("--dump", str(dump))
+    (tmp_path / "features.json").write_text('{"features": [1.5, 2.5]}')
+    run = cli("loadtest", f"http://127.0.0.1:{port}/predict", "-X", "POST", "--body", "features.json", "-n", "2")
+    assert run.returncode == 0, run.stderr
+    head, _, body = dump.read_bytes().partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /predict HTTP/1.1\r\n") and b"Content-Type: application/json" in head
+    assert json.loads(body) == {"features": [1.5, 2.5]}

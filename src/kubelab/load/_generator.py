@@ -209,6 +209,7 @@ class Generator:
         interval, self._current = self._current, None
         if interval is None:
             return
+        interval.histogram  # noqa: B018 - folds the interval's raw latencies into its histogram now
         cpu = _busy_clock()
         interval.generator_busy_s, self._cpu_mark = cpu - self._cpu_mark, cpu
         if final:
