@@ -160,7 +160,7 @@ class Generator:
         target = self.profile.tick(now - self._t0) if self._dispatching else None
         if target is None:
             self._stop(min(now, self._end))
-            if self._closed:
+            if self._closed and now >= self._end:  # time is up (a spent --requests budget waits instead)
                 for conn in [c for c in self._conns if c.busy]:
                     conn.abort(_CUT)
         elif self._closed:
