@@ -114,3 +114,11 @@ def test_warnings_name_the_generator_as_the_bottleneck() -> None:
     assert busy.startswith("the load generator was busy 95% of the time (its CPU saturated, or waiting for a CPU")
     assert lag.startswith("2.0% of requests left more than 1 ms after their scheduled time (worst 7.5 ms)")
     assert rate == "achieved 980 requests/s of the 1000 targeted"
+
+
+def test_a_spent_request_budget_waits_for_its_responses(serve: Serve) -> None:
+    """10 users, 5 requests: the budget is spent (the sixth user finds it empty) with 5 in flight; they count."""
+    port = serve("--delay-ms", "200")
+    s = run_load(LoadTest(build_request(f"http://127.0.0.1:{port}/"), parse_profile("constant", users=10),
+                          max_requests=5)).summary
+    assert s.transactions == 5 and s.response_time == pytest.approx(0.2, rel=0.25)
