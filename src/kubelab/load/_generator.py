@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -134,6 +135,7 @@ class Generator:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._done = loop.create_future()
+        self._address = await self._resolve()
         start = self.start_at if self.start_at is not None else _now()
         if start > _now():
             await asyncio.sleep(start - _now())
@@ -152,6 +154,24 @@ class Generator:
             for conn in list(self._conns):
                 conn.abort(_CUT)
             self._flush(final=True)
+
+    async def _resolve(self) -> tuple[str, int]:
+        """The first address of the host that accepts a connection, so that ``localhost`` resolving to ::1
+        first (with the server on 127.0.0.1 only) costs one refused connection, not one per request."""
+        host, port = self.request.host, self.request.port
+        try:
+            infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            return host, port  # every request will fail and say why
+        for *_, address in infos:
+            ip, ip_port = str(address[0]), int(address[1])
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, ip_port), self.timeout)
+            except (OSError, TimeoutError):
+                continue
+            writer.close()
+            return ip, ip_port
+        return host, port
 
     def _control(self) -> None:
         """Every 50 ms: follow the profile, fail requests past their timeout, close finished intervals."""
@@ -273,11 +293,10 @@ class Generator:
         self._loop.create_task(self._connect(owner))
 
     async def _connect(self, owner: _User | None) -> None:
-        req = self.request
+        host, port = self._address
         try:
             _, conn = await asyncio.wait_for(
-                self._loop.create_connection(lambda: Connection(self._on_done, owner), req.host, req.port),
-                self.timeout)
+                self._loop.create_connection(lambda: Connection(self._on_done, owner), host, port), self.timeout)
         except (OSError, TimeoutError) as exc:
             self._opening -= 1
             self._connect_failed(owner, error_kind(exc))
