@@ -66,6 +66,7 @@ def test_multipart_upload_reaches_the_server(cli: Cli, serve: Serve, tmp_path: P
     (["http//127.0.0.1/"], "error: URL 'http//127.0.0.1/': not an http:// URL"),
     (["http://127.0.0.1:1/", "--rate", "5", "-c", "3"], "error: give --rate (open loop) or --concurrency"),
     (["http://127.0.0.1:1/", "--rate", "5", "-d", "1"], "error: --delay is for the closed loop: give --concurrency"),
+    (["http://127.0.0.1:1/", "--profile", "course", "-c", "5"], "error: the course profile brings its own users"),
     (["http://127.0.0.1:1/", "--profile", "sine:mean=5"], "error: bad profile 'sine:mean=5': missing amp, period"),
     (["http://127.0.0.1:1/", "--profile", "nope.csv"], "error: profile file nope.csv: No such file or directory"),
     (["http://127.0.0.1:1/", "-X", "POST", "--body", "missing.json"],

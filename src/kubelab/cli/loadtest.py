@@ -88,6 +88,9 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
 
     if rate is not None and concurrency is not None:
         raise LoadTestError("give --rate (open loop) or --concurrency (closed loop), not both")
+    if profile == "course" and (concurrency is not None or delay):
+        raise LoadTestError("the course profile brings its own users and delays (seed 001's schedule); drop "
+                            "--concurrency and --delay")
     closed = concurrency is not None or (rate is None and profile is None)
     if delay and not closed:
         raise LoadTestError("--delay is for the closed loop: give --concurrency too (an open loop's --rate or "
