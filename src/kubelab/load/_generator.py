@@ -32,6 +32,8 @@ __all__ = ["Generator", "Share"]
 
 _now = time.monotonic  # CLOCK_MONOTONIC: one clock for every process on the host
 _CONTROL_S = 0.05
+_TIMER_S = 0.001
+_EARLY_S = 0.0005  # open loop: a request may leave up to 0.5 ms before it is due (timers tick in ms)
 _CUT = "cut"  # a request dropped, not counted: in flight at the end of a closed loop, or at Ctrl-C
 _MIN_SPARE, _SPARE_S = 2, 0.01  # open loop: spare connections, at least 2 or 10 ms worth of requests
 
@@ -136,6 +138,9 @@ class Generator:
         self._loop = loop
         self._done = loop.create_future()
         self._address = await self._resolve()
+        warm = Interval(0.0, 1.0)  # import and exercise the histogram code now, not in the middle of the run
+        warm.record(1, 200, 0)
+        warm.latency_ms()
         start = self.start_at if self.start_at is not None else _now()
         if start > _now():
             await asyncio.sleep(start - _now())
@@ -254,10 +259,11 @@ class Generator:
         self.budget -= 1
         return True
 
-    def _send(self, conn: Connection, started: float) -> None:
+    def _send(self, conn: Connection, due: float) -> None:
+        now = _now()
         self._in_flight += 1
-        self._interval(_now()).sent += 1
-        conn.send(self._payload, started)
+        self._interval(now).sent += 1
+        conn.send(self._payload, min(due, now))  # late: from when it was due; early: from when it left
 
     def _on_done(self, conn: Connection, status: int, size: int, error: str | None) -> None:
         now = _now()
@@ -327,7 +333,7 @@ class Generator:
             return
         now = _now()
         profile, t0, parts = self.profile, self._t0, self.share.parts
-        while t0 + self._next_rel <= now:
+        while t0 + self._next_rel <= now + _EARLY_S:
             rel = self._next_rel
             target = profile.tick(rel)
             if target is None:
@@ -345,7 +351,10 @@ class Generator:
                 return
             self._dispatch(t0 + rel, now)
         if self._timer is None:
-            self._timer = self._loop.call_later(t0 + self._next_rel - now, self._on_timer)
+            # never less than 1 ms: uvloop's timers have millisecond resolution and a shorter delay fires on
+            # the next loop iteration, a busy spin that would steal the CPU from the server under test; sends
+            # due in between also go out from the response callbacks, which call _pump
+            self._timer = self._loop.call_later(max(t0 + self._next_rel - now - _EARLY_S, _TIMER_S), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None

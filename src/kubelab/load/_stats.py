@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 __all__ = ["Interval", "LATENCY_RANGE_US", "Summary", "new_histogram", "summarize"]
 
 #: Latencies recorded, in microseconds: 1 µs to one hour, 3 significant digits.
@@ -206,8 +208,6 @@ def summarize(intervals: Sequence[Interval], elapsed: float, *, duration: float 
 def _record_many(histogram: Any, raw: array[int]) -> None:
     """Record ``raw`` latencies: rounded to the histogram's resolution and counted first, so a second of
     30,000 requests costs a few hundred ``record_value`` calls rather than 30,000."""
-    import numpy as np
-
     lowest, highest, _ = LATENCY_RANGE_US
     values = np.clip(np.frombuffer(raw, dtype=np.int64), lowest, highest)
     # 3 significant digits = 2,048 sub-buckets: a value v keeps its top 11 bits (hdr's own bucketing)
