@@ -2,7 +2,8 @@
 
     python bench/loadtest_rate.py [--runs 3] [--seconds 5] [--users 50] [--locust /path/to/venv/bin/locust]
 
-The server (tests/load/http_server.py: uvloop + httptools, a 2-byte response) is pinned to CPU 0, every
+The server (tests/load/http_server.py --trivial: uvloop, a canned 2-byte response per request head) is pinned
+to CPU 0, every
 generator to CPU 1; each generator runs a closed loop of ``--users`` connections with no think time for
 ``--seconds`` s, so its rate is what one core (or the server) can do. Candidates, in each run in turn:
 
@@ -68,8 +69,8 @@ print(json.dumps(uvloop.run(main())))
 """
 
 _LOCUSTFILE = """
-from locust import constant
-from locust.contrib.fasthttp import FastHttpUser, task
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
 
 class Trivial(FastHttpUser):
     wait_time = constant(0)
@@ -122,7 +123,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--locust", default=shutil.which("locust"), help="the locust executable (own venv is fine)")
     opts = parser.parse_args()
-    server = subprocess.Popen([*_pinned(SERVER_CPU), _PY, str(Path(ROOT) / "tests/load/http_server.py")],
+    server = subprocess.Popen([*_pinned(SERVER_CPU), _PY, str(Path(ROOT) / "tests/load/http_server.py"), "--trivial"],
                               stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     url = f"http://127.0.0.1:{int(server.stdout.readline())}/"

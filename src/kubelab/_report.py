@@ -90,7 +90,7 @@ class Report:
         self._parts.append("\n".join(out))
         return self
 
-    def chart(self, title: str, series: Mapping[str, Series], *, xlabel: str = "", ylabel: str = "",
+    def chart(self, title: str, series: Mapping[str, Series], xlabel: str = "", ylabel: str = "", *,
               hlines: Mapping[str, float] | None = None, logy: bool = False, steps: bool = False) -> Report:
         """A line chart, one line per entry of ``series`` (label -> (xs, ys)), as inline SVG.
 

@@ -6,6 +6,7 @@ It prints its port on the first line of stdout once it listens. Every response i
 given status, after ``--delay-ms``. With ``--stall-at S --stall-for L`` the server stalls: every request that
 arrives between S and S + L seconds after the first request is answered at S + L, all at once (a GC pause,
 a stuck worker). ``--dump FILE`` writes each request's raw bytes (head and body) to FILE, the last one wins.
+``--trivial`` answers each request head at once without parsing (GET only): the benchmarks' server.
 Used by the tests and by bench/loadtest_*.py as the "trivial loopback server".
 """
 
@@ -32,6 +33,10 @@ class _Server(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio's classes
 
     def data_received(self, data: bytes) -> None:
+        if self.opts.trivial:  # GET only: one canned response per request head, no parsing
+            if self.transport is not None:
+                self.transport.write(self.response * data.count(b"\r\n\r\n"))
+            return
         if self.opts.dump:
             self.raw += data
         try:
@@ -81,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stall-for", type=float, default=0.0)
     parser.add_argument("--status", type=int, default=200)
     parser.add_argument("--dump", default=None)
+    parser.add_argument("--trivial", action="store_true", help="GET only, no parsing: the fastest server for bench/")
     opts = parser.parse_args(argv)
     import uvloop
 

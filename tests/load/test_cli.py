@@ -66,6 +66,7 @@ def test_multipart_upload_reaches_the_server(cli: Cli, serve: Serve, tmp_path: P
     (["http//127.0.0.1/"], "error: URL 'http//127.0.0.1/': not an http:// URL"),
     (["http://127.0.0.1:1/", "--rate", "5", "-c", "3"], "error: give --rate (open loop) or --concurrency"),
     (["http://127.0.0.1:1/", "--rate", "5", "-d", "1"], "error: --delay is for the closed loop: give --concurrency"),
+    (["http://127.0.0.1:1/", "--profile", "course", "-c", "5"], "error: the course profile brings its own users"),
     (["http://127.0.0.1:1/", "--profile", "sine:mean=5"], "error: bad profile 'sine:mean=5': missing amp, period"),
     (["http://127.0.0.1:1/", "--profile", "nope.csv"], "error: profile file nope.csv: No such file or directory"),
     (["http://127.0.0.1:1/", "-X", "POST", "--body", "missing.json"],
@@ -109,3 +110,34 @@ def test_course_replayed_600_times_faster(cli: Cli, serve: Serve, tmp_path: Path
     assert len(lines) == 31
     okay = sum(int(line.split(",")[8]) for line in lines[1:])
     assert okay == json.loads(run.stdout)["successful_transactions"] > 0
+
+
+def test_ctrl_c_keeps_what_was_measured(serve: Serve, tmp_path: Path) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    port = serve()
+    env = {k: v for k, v in os.environ.items() if k != "KUBELAB_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-m", "kubelab", "loadtest", f"http://127.0.0.1:{port}/", "--rate",
+                             "100", "-t", "60s", "--format", "json"], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    data = json.loads(out)
+    assert data["interrupted"] is True and data["transactions"] > 0 and data["failed_transactions"] == 0
+    assert "Interrupted; the numbers above cover the time until then." in err
+
+
+def test_json_body_reaches_the_server(cli: Cli, serve: Serve, tmp_path: Path) -> None:
+    dump = tmp_path / "last-request"
+    port = serve("--dump", str(dump))
+    (tmp_path / "features.json").write_text('{"features": [1.5, 2.5]}')
+    run = cli("loadtest", f"http://127.0.0.1:{port}/predict", "-X", "POST", "--body", "features.json", "-n", "2")
+    assert run.returncode == 0, run.stderr
+    head, _, body = dump.read_bytes().partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /predict HTTP/1.1\r\n") and b"Content-Type: application/json" in head
+    assert json.loads(body) == {"features": [1.5, 2.5]}

@@ -83,6 +83,12 @@ def test_csv_profile(tmp_path: Path) -> None:
     assert parse_profile(f"csv:{f}", users=1, duration=100).tick(95) == Target(users=20)
 
 
+def test_csv_path_may_hold_an_at_sign(tmp_path: Path) -> None:
+    f = tmp_path / "load@2x.csv"
+    f.write_text("0,10\n5,20\n")
+    assert parse_profile(f"csv:{f}").duration == 10
+
+
 def test_csv_profile_reports_every_bad_row(tmp_path: Path) -> None:
     f = tmp_path / "bad.csv"
     f.write_text("0,10\n5,abc\n6,1\n3,1\n7\n")

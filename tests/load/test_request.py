@@ -62,6 +62,7 @@ def test_multipart_upload(tmp_path: Path) -> None:
     ("http://h/", {"method": "BREW"}, r"method 'BREW' is not one of GET, POST"),
     ("http://h/", {"headers": ["NoColon"]}, r"header 'NoColon' is not 'Name: value'"),
     ("http://h/", {"headers": ["Content-Length: 5"]}, r"header 'Content-Length' is set by kubelab itself"),
+    ("http://h/", {"headers": ["X-A: 1\r\nX-B: 2"]}, r"header 'X-A: 1\\r\\nX-B: 2' has a line break; hint: one"),
     ("http://h/", {"method": "POST", "body": "/nonexistent/body.json"},
      r"body file /nonexistent/body.json: No such file or directory"),
     ("http://h/", {"method": "POST", "files": ["nofield"]}, r"file 'nofield' is not field=path; hint: e.g. --file"),

@@ -6,7 +6,8 @@ import pytest
 
 from kubelab.load import parse_profile
 from kubelab.load._request import build_request
-from kubelab.load._run import LoadTest, run_load
+from kubelab.load._run import LoadResult, LoadTest, _warnings, run_load
+from kubelab.load._stats import Interval, summarize
 from tests.load.conftest import Serve
 
 
@@ -45,7 +46,7 @@ def test_open_loop_holds_its_rate(serve: Serve) -> None:
     assert s.target_rate == 1000
     assert s.achieved_rate == pytest.approx(1000, rel=0.01)
     assert s.transactions == 3000 and s.successful_transactions == 3000 and s.errors == {}
-    assert [i.sent for i in result.intervals[:3]] == pytest.approx([1000, 1000, 1000], rel=0.02)
+    assert sum(i.sent for i in result.intervals) == 3000
 
 
 def test_closed_loop_follows_a_user_profile(serve: Serve) -> None:
@@ -85,3 +86,39 @@ def test_timeouts_fail_requests(serve: Serve) -> None:
     s = run_load(LoadTest(build_request(f"http://127.0.0.1:{port}/"), parse_profile("constant", rate=10,
                                                                                    duration=0.3), timeout=0.3)).summary
     assert s.failed_transactions == 3 and s.errors == {"timeout": 3} and s.transactions == 0
+
+
+def test_open_loop_over_two_processes_merges(serve: Serve) -> None:
+    port = serve()
+    test = LoadTest(build_request(f"http://127.0.0.1:{port}/"), parse_profile("constant", rate=400, duration=2),
+                    workers=2)
+    result = run_load(test)
+    s = result.summary
+    assert s.transactions == 800 and s.achieved_rate == pytest.approx(400, rel=0.01)
+    assert [i.target_rate for i in result.intervals[:2]] == [400, 400]  # each process's half, merged
+
+
+def _synthetic(lagged: int, sent: int, target: float) -> LoadResult:
+    iv = Interval(0.0, 1.0, target_rate=target, scheduled=1000, sent=sent, lagged=lagged, max_lag_us=7500)
+    for _ in range(sent):
+        iv.record(1000, 200, 2)
+    _, summary = summarize([iv], 1.0, duration=1.0, open_loop=True)
+    return LoadResult(summary, [iv], 0.0, open_loop=True)
+
+
+def test_warnings_name_the_generator_as_the_bottleneck() -> None:
+    quiet = _synthetic(lagged=10, sent=1000, target=1000.0)
+    assert _warnings(quiet, busy=0.5) == []
+    loud = _synthetic(lagged=20, sent=980, target=1000.0)
+    busy, lag, rate = _warnings(loud, busy=0.95)
+    assert busy.startswith("the load generator was busy 95% of the time (its CPU saturated, or waiting for a CPU")
+    assert lag.startswith("2.0% of requests left more than 1 ms after their scheduled time (worst 7.5 ms)")
+    assert rate == "achieved 980 requests/s of the 1000 targeted"
+
+
+def test_a_spent_request_budget_waits_for_its_responses(serve: Serve) -> None:
+    """10 users, 5 requests: the budget is spent (the sixth user finds it empty) with 5 in flight; they count."""
+    port = serve("--delay-ms", "200")
+    s = run_load(LoadTest(build_request(f"http://127.0.0.1:{port}/"), parse_profile("constant", users=10),
+                          max_requests=5)).summary
+    assert s.transactions == 5 and s.response_time == pytest.approx(0.2, rel=0.25)

@@ -88,6 +88,9 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
 
     if rate is not None and concurrency is not None:
         raise LoadTestError("give --rate (open loop) or --concurrency (closed loop), not both")
+    if profile == "course" and (concurrency is not None or delay):
+        raise LoadTestError("the course profile brings its own users and delays (seed 001's schedule); drop "
+                            "--concurrency and --delay")
     closed = concurrency is not None or (rate is None and profile is None)
     if delay and not closed:
         raise LoadTestError("--delay is for the closed loop: give --concurrency too (an open loop's --rate or "
@@ -120,7 +123,9 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
 
 
 def _write_files(result: Any, shape: Any, csv_path: str | None, log_path: str | None, html_path: str | None,
-                 url: str) -> None:
+                 url: str, resources: Any = None, resources_offset: float = 0.0) -> None:
+    """Write the requested files; ``resources`` (rows of ``kubelab monitor``'s CSV, their ``time`` counted from
+    ``result.started_at + resources_offset``) are charted beside the latency in the HTML report."""
     from kubelab.errors import LoadTestError
     from kubelab.load._files import write_interval_csv, write_siege_log
 
@@ -133,7 +138,8 @@ def _write_files(result: Any, shape: Any, csv_path: str | None, log_path: str | 
             from kubelab.load._page import load_report
 
             command = "kubelab " + shlex.join(sys.argv[1:]) if sys.argv else None
-            load_report(result, f"Load test of {url}", command=command).write(html_path)
+            load_report(result, f"Load test of {url}", command=command, resources=resources,
+                        resources_offset=resources_offset).write(html_path)
     except OSError as exc:
         raise LoadTestError(f"cannot write {exc.filename}: {exc.strerror}") from None
 

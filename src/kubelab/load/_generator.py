@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,7 +32,9 @@ __all__ = ["Generator", "Share"]
 
 _now = time.monotonic  # CLOCK_MONOTONIC: one clock for every process on the host
 _CONTROL_S = 0.05
-_CUT = "cut at the end"
+_TIMER_S = 0.001
+_EARLY_S = 0.0005  # open loop: a request may leave up to 0.5 ms before it is due (timers tick in ms)
+_CUT = "cut"  # a request dropped, not counted: in flight at the end of a closed loop, or at Ctrl-C
 _MIN_SPARE, _SPARE_S = 2, 0.01  # open loop: spare connections, at least 2 or 10 ms worth of requests
 
 
@@ -134,6 +137,10 @@ class Generator:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._done = loop.create_future()
+        self._address = await self._resolve()
+        warm = Interval(0.0, 1.0)  # import and exercise the histogram code now, not in the middle of the run
+        warm.record(1, 200, 0)
+        warm.latency_ms()
         start = self.start_at if self.start_at is not None else _now()
         if start > _now():
             await asyncio.sleep(start - _now())
@@ -150,8 +157,26 @@ class Generator:
             await self._done
         finally:
             for conn in list(self._conns):
-                conn.abort("interrupted")
+                conn.abort(_CUT)
             self._flush(final=True)
+
+    async def _resolve(self) -> tuple[str, int]:
+        """The first address of the host that accepts a connection, so that ``localhost`` resolving to ::1
+        first (with the server on 127.0.0.1 only) costs one refused connection, not one per request."""
+        host, port = self.request.host, self.request.port
+        try:
+            infos = await self._loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            return host, port  # every request will fail and say why
+        for *_, address in infos:
+            ip, ip_port = str(address[0]), int(address[1])
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(ip, ip_port), self.timeout)
+            except (OSError, TimeoutError):
+                continue
+            writer.close()
+            return ip, ip_port
+        return host, port
 
     def _control(self) -> None:
         """Every 50 ms: follow the profile, fail requests past their timeout, close finished intervals."""
@@ -160,7 +185,7 @@ class Generator:
         target = self.profile.tick(now - self._t0) if self._dispatching else None
         if target is None:
             self._stop(min(now, self._end))
-            if self._closed:
+            if self._closed and now >= self._end:  # time is up (a spent --requests budget waits instead)
                 for conn in [c for c in self._conns if c.busy]:
                     conn.abort(_CUT)
         elif self._closed:
@@ -209,6 +234,7 @@ class Generator:
         interval, self._current = self._current, None
         if interval is None:
             return
+        interval.histogram  # noqa: B018 - folds the interval's raw latencies into its histogram now
         cpu = _busy_clock()
         interval.generator_busy_s, self._cpu_mark = cpu - self._cpu_mark, cpu
         if final:
@@ -233,16 +259,17 @@ class Generator:
         self.budget -= 1
         return True
 
-    def _send(self, conn: Connection, started: float) -> None:
+    def _send(self, conn: Connection, due: float) -> None:
+        now = _now()
         self._in_flight += 1
-        self._interval(_now()).sent += 1
-        conn.send(self._payload, started)
+        self._interval(now).sent += 1
+        conn.send(self._payload, min(due, now))  # late: from when it was due; early: from when it left
 
     def _on_done(self, conn: Connection, status: int, size: int, error: str | None) -> None:
         now = _now()
         self._in_flight -= 1
-        if self._closed and (error == _CUT or now >= self._end):
-            self._cut(conn)  # siege's rule: a closed loop's requests still in flight at the end do not count
+        if error == _CUT or (self._closed and now >= self._end):
+            self._cut(conn)  # siege's rule: a closed loop's requests in flight at the end (or Ctrl-C) do not count
             return
         self._last_done = now
         interval = self._interval(now)
@@ -272,11 +299,10 @@ class Generator:
         self._loop.create_task(self._connect(owner))
 
     async def _connect(self, owner: _User | None) -> None:
-        req = self.request
+        host, port = self._address
         try:
             _, conn = await asyncio.wait_for(
-                self._loop.create_connection(lambda: Connection(self._on_done, owner), req.host, req.port),
-                self.timeout)
+                self._loop.create_connection(lambda: Connection(self._on_done, owner), host, port), self.timeout)
         except (OSError, TimeoutError) as exc:
             self._opening -= 1
             self._connect_failed(owner, error_kind(exc))
@@ -307,7 +333,7 @@ class Generator:
             return
         now = _now()
         profile, t0, parts = self.profile, self._t0, self.share.parts
-        while t0 + self._next_rel <= now:
+        while t0 + self._next_rel <= now + _EARLY_S:
             rel = self._next_rel
             target = profile.tick(rel)
             if target is None:
@@ -325,7 +351,10 @@ class Generator:
                 return
             self._dispatch(t0 + rel, now)
         if self._timer is None:
-            self._timer = self._loop.call_later(t0 + self._next_rel - now, self._on_timer)
+            # never less than 1 ms: uvloop's timers have millisecond resolution and a shorter delay fires on
+            # the next loop iteration, a busy spin that would steal the CPU from the server under test; sends
+            # due in between also go out from the response callbacks, which call _pump
+            self._timer = self._loop.call_later(max(t0 + self._next_rel - now - _EARLY_S, _TIMER_S), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -45,7 +45,7 @@ def load_report(result: LoadResult, title: str, *, command: str | None = None,
     if s.errors:
         report.table([{"error": k, "count": v} for k, v in s.errors.items()], ["error", "count"], title="Errors")
     iv = result.intervals
-    xs = [i.start + i.length for i in iv]
+    xs = [i.start + i.length / 2 for i in iv]  # each interval's figures at its middle
     lat = [i.latency_ms() for i in iv]
     report.heading("Over time")
     report.chart("Latency percentiles per interval" + (" (from the intended send time)" if result.open_loop else ""),
@@ -55,7 +55,7 @@ def load_report(result: LoadResult, title: str, *, command: str | None = None,
     rates: dict[str, Series] = {"responses/s": (xs, [i.transactions / i.length for i in iv]),
                                 "sent/s": (xs, [i.sent / i.length for i in iv])}
     if result.open_loop:
-        rates["target/s"] = ([i.start for i in iv], [i.target_rate for i in iv])
+        rates["target/s"] = (xs, [i.target_rate if i.target_rate else _NAN for i in iv])
     report.chart("Request rate", rates, xlabel="time (s)", ylabel="requests / s")
     if not result.open_loop:
         report.chart("Concurrent users", {"users": ([i.start for i in iv], [i.users for i in iv])},

@@ -274,7 +274,8 @@ def parse_profile(text: str, *, rate: float | None = None, users: int | None = N
     kind, sep, args = text.strip().partition(":")
     if not sep and kind.endswith(".csv"):
         kind, args = "csv", kind
-    body, at, dur_text = args.rpartition("@") if "@" in args else (args, "", "")
+    timed = kind in ("constant", "step", "ramp") and "@" in args  # a CSV path may hold an @
+    body, at, dur_text = args.rpartition("@") if timed else (args, "", "")
     closed = users is not None
     maker = _MAKERS.get(kind)
     if maker is None:

@@ -67,6 +67,8 @@ def build_request(url: str, *, method: str = "GET", headers: Sequence[str] = (),
         name, colon, value = header.partition(":")
         if not colon or not name.strip() or " " in name.strip():
             problems.append(f"header {header!r} is not 'Name: value'")
+        elif "\r" in header or "\n" in header:
+            problems.append(f"header {header!r} has a line break; hint: one header per --header")
         elif name.strip().lower() in _HOP_BY_HOP:
             problems.append(f"header {name.strip()!r} is set by kubelab itself; hint: leave it out")
         else:

@@ -9,12 +9,13 @@ processes for the same slice add up, and all slices of a run add up to the run's
 
 from __future__ import annotations
 
-import base64
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 __all__ = ["Interval", "LATENCY_RANGE_US", "Summary", "new_histogram", "summarize"]
 
@@ -116,7 +117,7 @@ class Interval:
         """A JSON-able form (the histogram HDR-encoded) to send between processes."""
         data = {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k != "errors"}
         data["errors"] = dict(self.errors)
-        data["histogram"] = base64.b64encode(self.histogram.encode()).decode()
+        data["histogram"] = self.histogram.encode().decode()  # HdrHistogram's own compressed base64 form
         return data
 
     @classmethod
@@ -125,7 +126,7 @@ class Interval:
         from hdrh.histogram import HdrHistogram
 
         fields = dict(data)
-        hist = HdrHistogram.decode(base64.b64decode(fields.pop("histogram")))
+        hist = HdrHistogram.decode(fields.pop("histogram"))
         merged = new_histogram()
         merged.add(hist)
         return cls(_histogram=merged, errors=Counter(fields.pop("errors")), **fields)
@@ -207,8 +208,6 @@ def summarize(intervals: Sequence[Interval], elapsed: float, *, duration: float 
 def _record_many(histogram: Any, raw: array[int]) -> None:
     """Record ``raw`` latencies: rounded to the histogram's resolution and counted first, so a second of
     30,000 requests costs a few hundred ``record_value`` calls rather than 30,000."""
-    import numpy as np
-
     lowest, highest, _ = LATENCY_RANGE_US
     values = np.clip(np.frombuffer(raw, dtype=np.int64), lowest, highest)
     # 3 significant digits = 2,048 sub-buckets: a value v keeps its top 11 bits (hdr's own bucketing)
