@@ -134,3 +134,11 @@ def test_public_api_resolves() -> None:
         assert getattr(kubelab.recipe, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         kubelab.recipe.nope  # noqa: B018
+
+
+def test_examples_parse() -> None:
+    from kubelab.recipe._cost import load_prices
+    from tests.conftest import ROOT
+
+    assert load_recipe(ROOT / "examples" / "recipe-course.yaml") == Recipe(1.0, 2.0, 2048.0, 4096.0, 1, 5, 40)
+    assert load_prices(ROOT / "examples" / "prices-opencost.yaml").cpu_core_hour == 0.031611
