@@ -276,3 +276,39 @@ def test_find_without_serve_or_profile(cli, tmp_path: Path) -> None:  # type: ig
     assert result.returncode == 1
     assert "kubelab serve is not part of this install" in result.stderr
     assert "hint: pass --profile-file FILE, or --synthetic-profile" in result.stderr
+
+
+def test_duration_in_days(cli, course_recipe: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(
+        "recipe",
+        "simulate",
+        str(course_recipe),
+        "--load",
+        "constant:5",
+        "--duration",
+        "0.1d",
+        "--slo-p99-ms",
+        "300",
+        "--synthetic-profile",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["minutes"]) == 144  # 0.1 day = 8,640 s
+
+
+def test_bad_duration(cli, course_recipe: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli(
+        "recipe",
+        "simulate",
+        str(course_recipe),
+        "--load",
+        "constant:5",
+        "--duration",
+        "forever",
+        "--slo-p99-ms",
+        "300",
+        "--synthetic-profile",
+    )
+    assert result.returncode == 1
+    assert "bad duration 'forever'" in result.stderr

@@ -6,7 +6,7 @@ nothing; it then runs the HPA's syncs inside the batch in order (each reads CPU 
 already served, as the metrics delay is at least one period). At the first sync that changes the
 replica count, the batch is cut there: requests that arrived before the cut keep their departures
 (FCFS: later arrivals cannot change them), the replicas' state is rewound to the cut, and the loop goes
-on from it with the new replica set. Results are identical to serving period by period.
+on from it with the new replica set. Results equal serving period by period (to float rounding).
 """
 
 from __future__ import annotations
