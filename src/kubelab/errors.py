@@ -9,6 +9,8 @@ KubelabError
 ├── DatasetError           a dataset that cannot be found, read or parsed
 ├── MissingDependency      an optional extra is not installed; says which `pip install` fixes it
 ├── StudyError             a study that does not exist, or exists with a different spec
+├── LoadTestError          a load test that cannot run: bad URL, flag, profile or body file
+├── RecipeError            a model server that cannot be profiled, a load that cannot be simulated
 ├── BackendError           a store or broker failed
 │   └── TransientError     a lost connection or busy server: retried with backoff by callers
 ├── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
@@ -29,9 +31,11 @@ __all__ = [
     "ClusterError",
     "DatasetError",
     "KubelabError",
+    "LoadTestError",
     "MissingDependency",
     "MonitorError",
     "Problem",
+    "RecipeError",
     "SpecError",
     "StudyError",
     "TransientError",
@@ -89,6 +93,14 @@ class MissingDependency(KubelabError):
 
 class StudyError(KubelabError):
     """A study that does not exist, or that exists with a different spec."""
+
+
+class LoadTestError(KubelabError):
+    """A load test that cannot run: a bad URL, flag, profile or body file."""
+
+
+class RecipeError(KubelabError):
+    """A model server that cannot be profiled, or a load profile that cannot be simulated."""
 
 
 class BackendError(KubelabError):
