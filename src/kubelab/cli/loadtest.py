@@ -80,7 +80,12 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
     requests per second, or users with --concurrency. Warns when the generator itself,
     not the server, was the limit.
     """
+    from kubelab._deps import require
     from kubelab.errors import LoadTestError
+
+    needed = [("httptools", "loadtest"), ("hdrh", "loadtest")] + ([("matplotlib", "report")] if html_path else [])
+    for module, extra in needed:
+        require(module, extra)  # fail before the run, not after it
     from kubelab.load import TimeScaled, parse_profile
     from kubelab.load._files import phases
     from kubelab.load._request import build_request
