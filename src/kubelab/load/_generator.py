@@ -214,9 +214,9 @@ class Generator:
             return current
         if current is not None:
             self._flush()
-            for missing in range(self._index + 1, index):  # idle intervals are kept, with zeros
-                self._current = self._new_interval(missing)
-                self._flush()
+        for missing in range(self._index + 1, index):  # idle intervals are kept, with zeros (also those before
+            self._current = self._new_interval(missing)  # the first event of a process that started late)
+            self._flush()
         self._index = index
         self._current = self._new_interval(index)
         return self._current
