@@ -1,0 +1,91 @@
+"""Lab definitions (``lab.yaml``): the typed model, its loader and checks, node capacity and cost.
+
+    >>> import kubelab.lab
+    >>> lab = kubelab.lab.load_lab("examples/lab.yaml")          # doctest: +SKIP
+    >>> [p.name for p in lab.pools]                               # doctest: +SKIP
+
+The model lives in ``_model.py`` (its docstring draws the tree); quantities in ``_quantity.py``.
+"""
+
+from __future__ import annotations
+
+from kubelab.lab._loader import load_lab, loads_lab, parse_lab
+from kubelab.lab._model import (
+    POOL_LABEL,
+    Auth,
+    Broker,
+    Budget,
+    CpuScaling,
+    CpuSpec,
+    Cull,
+    GitHubAuth,
+    Gpu,
+    Https,
+    Lab,
+    LdapAuth,
+    MemorySpec,
+    Metadata,
+    ModelDeployment,
+    NativeAuth,
+    Pool,
+    Profile,
+    Provider,
+    QueueScaling,
+    ResourceList,
+    Resources,
+    SecretRef,
+    Stateful,
+    Storage,
+    Store,
+    Taint,
+    Tuning,
+    Users,
+    Workbench,
+    Workers,
+)
+from kubelab.lab._quantity import Quantity, QuantityError, format_bytes, parse_cpu, parse_memory, parse_quantity
+from kubelab.lab._types import parse_duration
+
+__all__ = [
+    "POOL_LABEL",
+    "Auth",
+    "Broker",
+    "Budget",
+    "CpuScaling",
+    "CpuSpec",
+    "Cull",
+    "GitHubAuth",
+    "Gpu",
+    "Https",
+    "Lab",
+    "LdapAuth",
+    "MemorySpec",
+    "Metadata",
+    "ModelDeployment",
+    "NativeAuth",
+    "Pool",
+    "Profile",
+    "Provider",
+    "Quantity",
+    "QuantityError",
+    "QueueScaling",
+    "ResourceList",
+    "Resources",
+    "SecretRef",
+    "Stateful",
+    "Storage",
+    "Store",
+    "Taint",
+    "Tuning",
+    "Users",
+    "Workbench",
+    "Workers",
+    "format_bytes",
+    "load_lab",
+    "loads_lab",
+    "parse_cpu",
+    "parse_duration",
+    "parse_lab",
+    "parse_memory",
+    "parse_quantity",
+]
