@@ -9,6 +9,8 @@ The model lives in ``_model.py`` (its docstring draws the tree); quantities in `
 
 from __future__ import annotations
 
+from kubelab.lab._capacity import NodeCapacity, NodeSize, SizeCatalog, load_sizes
+from kubelab.lab._check import Finding, Report, check_file, check_lab
 from kubelab.lab._loader import load_lab, loads_lab, parse_lab
 from kubelab.lab._model import (
     POOL_LABEL,
@@ -44,6 +46,7 @@ from kubelab.lab._model import (
     Workers,
 )
 from kubelab.lab._quantity import Quantity, QuantityError, format_bytes, parse_cpu, parse_memory, parse_quantity
+from kubelab.lab._schema import json_schema, starter_text
 from kubelab.lab._types import parse_duration
 
 __all__ = [
@@ -54,6 +57,7 @@ __all__ = [
     "CpuScaling",
     "CpuSpec",
     "Cull",
+    "Finding",
     "GitHubAuth",
     "Gpu",
     "Https",
@@ -63,15 +67,19 @@ __all__ = [
     "Metadata",
     "ModelDeployment",
     "NativeAuth",
+    "NodeCapacity",
+    "NodeSize",
     "Pool",
     "Profile",
     "Provider",
     "Quantity",
     "QuantityError",
     "QueueScaling",
+    "Report",
     "ResourceList",
     "Resources",
     "SecretRef",
+    "SizeCatalog",
     "Stateful",
     "Storage",
     "Store",
@@ -80,12 +88,17 @@ __all__ = [
     "Users",
     "Workbench",
     "Workers",
+    "check_file",
+    "check_lab",
     "format_bytes",
+    "json_schema",
     "load_lab",
+    "load_sizes",
     "loads_lab",
     "parse_cpu",
     "parse_duration",
     "parse_lab",
     "parse_memory",
     "parse_quantity",
+    "starter_text",
 ]

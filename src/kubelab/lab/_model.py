@@ -24,6 +24,7 @@ For the render engineer, the tree and what each part becomes::
     │     SecretRef {secret, key}: a Kubernetes Secret in the lab's namespace; never an inline value
     ├── workbench (JupyterHub): image, cpu {guarantee, limit}, memory {guarantee, limit}, storage
     │     {size, storage_class}, pool, start_timeout (None: derive from the provider's node scale-up),
+    │     (a guarantee left out is for render to derive from the node; Lab.workbench_pool(profile) places it)
     │     cull {enabled, idle_timeout, every, max_age}, profiles[] {name, display_name, description,
     │     default, image, cpu, memory, gpu, pool}, https {hosts[], contact_email, secret},
     │     service loadbalancer|nodeport|clusterip
@@ -374,33 +375,51 @@ class Store(Stateful):
     kind: Literal["postgresql"] = "postgresql"
 
 
-class QueueScaling(_Model):
-    """Workers scaled on queue depth (KEDA): one worker per ``queue_length`` waiting messages."""
+class _Scaling(_Model):
+    """Replicas between ``min`` and ``max``."""
 
     min: int = Field(default=0, ge=0)
     max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> _Scaling:
+        if self.min > self.max:
+            raise FieldError(f"min {self.min} is above max {self.max}", "min must be at most max", field="min")
+        return self
+
+
+class QueueScaling(_Scaling):
+    """Workers scaled on queue depth (KEDA): one worker per ``queue_length`` waiting messages; 0 when idle."""
+
     queue_length: int = Field(default=5, ge=1)
 
 
-class Workers(_Model):
-    """Tuning workers: a Deployment of ``kubelab tune worker``."""
+class CpuScaling(_Scaling):
+    """A HorizontalPodAutoscaler on CPU utilisation (percent of the CPU request)."""
+
+    min: int = Field(default=1, ge=1)
+    target_cpu_percent: int = Field(default=70, ge=1, le=100)
+
+
+class _Workload(_Model):
+    """A Deployment placed on a pool: fixed ``replicas`` (default 1) or ``autoscaling``."""
 
     image: str | None = None
     pool: str | None = None
     replicas: int | None = Field(default=None, ge=0)
-    autoscaling: QueueScaling | None = None
+    autoscaling: _Scaling | None = None
     resources: Resources = Resources()
     gpu: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
-    def _replicas_or_autoscaling(self) -> Workers:
+    def _replicas_or_autoscaling(self) -> _Workload:
         if self.replicas is not None and self.autoscaling is not None:
             raise FieldError("give either replicas or autoscaling, not both", "remove one of them", field="replicas")
         return self
 
     @property
     def min_replicas(self) -> int:
-        """Replicas when the queue is empty."""
+        """Replicas at rest (an autoscaled workload's ``min``)."""
         if self.autoscaling:
             return self.autoscaling.min
         return 1 if self.replicas is None else self.replicas
@@ -409,6 +428,12 @@ class Workers(_Model):
     def max_replicas(self) -> int:
         """Replicas at most."""
         return self.autoscaling.max if self.autoscaling else self.min_replicas
+
+
+class Workers(_Workload):
+    """Tuning workers: a Deployment of ``kubelab tune worker``."""
+
+    autoscaling: QueueScaling | None = None
 
 
 class Tuning(_Model):
@@ -419,50 +444,13 @@ class Tuning(_Model):
     workers: Workers = Workers()
 
 
-class CpuScaling(_Model):
-    """A HorizontalPodAutoscaler on CPU utilisation (percent of the CPU request)."""
-
-    min: int = Field(default=1, ge=1)
-    max: int = Field(ge=1)
-    target_cpu_percent: int = Field(default=70, ge=1, le=100)
-
-    @model_validator(mode="after")
-    def _order(self) -> CpuScaling:
-        if self.min > self.max:
-            raise FieldError(f"min {self.min} is above max {self.max}", "min must be at most max", field="min")
-        return self
-
-
-class ModelDeployment(_Model):
+class ModelDeployment(_Workload):
     """A model served by ``kubelab serve``: Deployment, Service and (with autoscaling) an HPA."""
 
     name: DnsName
     model: str = Field(min_length=1)
-    image: str | None = None
-    pool: str | None = None
     port: int = Field(default=8080, ge=1, le=65535)
-    replicas: int | None = Field(default=None, ge=0)
     autoscaling: CpuScaling | None = None
-    resources: Resources = Resources()
-    gpu: int = Field(default=0, ge=0)
-
-    @model_validator(mode="after")
-    def _replicas_or_autoscaling(self) -> ModelDeployment:
-        if self.replicas is not None and self.autoscaling is not None:
-            raise FieldError("give either replicas or autoscaling, not both", "remove one of them", field="replicas")
-        return self
-
-    @property
-    def min_replicas(self) -> int:
-        """Replicas at rest."""
-        if self.autoscaling:
-            return self.autoscaling.min
-        return 1 if self.replicas is None else self.replicas
-
-    @property
-    def max_replicas(self) -> int:
-        """Replicas at most."""
-        return self.autoscaling.max if self.autoscaling else self.min_replicas
 
 
 class Budget(_Model):
@@ -508,3 +496,17 @@ class Lab(_Model):
             if found:
                 return found[0]
         return self.pools[0] if purpose == "core" else None
+
+    def workbench_pool(self, profile: Profile | None = None) -> Pool | None:
+        """The pool a user server lands on.
+
+        A profile's own ``pool``; else, for a GPU profile, the first users pool with GPUs (then any pool with
+        GPUs); else ``workbench.pool``; else the first pool with purpose ``users``.
+        """
+        if profile is not None and profile.pool is not None:
+            return self.pool(profile.pool)
+        if profile is not None and profile.gpu > 0:
+            with_gpu = [p for p in self.pools_for("users") if p.gpus] or [p for p in self.pools if p.gpus]
+            if with_gpu:
+                return with_gpu[0]
+        return self.pool_for("users", self.workbench.pool if self.workbench else None)

@@ -112,11 +112,12 @@ def parse_memory(raw: Any) -> Quantity:
 
 
 def format_bytes(value: float | Decimal) -> str:
-    """Bytes as a short binary quantity a user can paste back: ``1436Mi``, ``1.5Gi``."""
+    """Bytes as a short binary quantity a user can paste back, rounded down: ``1436Mi``, ``2.41Gi``."""
     v = float(value)
     for suffix, scale in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
         if v >= scale:
-            if suffix in ("Mi", "Ki") or (v / scale) % 1 == 0:
+            if suffix in ("Mi", "Ki"):
                 return f"{int(v // scale)}{suffix}"
-            return f"{v / scale:.2f}".rstrip("0").rstrip(".") + suffix
+            hundredths = int(v * 100 // scale)
+            return f"{hundredths / 100:.2f}".rstrip("0").rstrip(".") + suffix
     return str(int(v))

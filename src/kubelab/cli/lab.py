@@ -1,0 +1,101 @@
+"""``kubelab lab``: write, check and price a lab definition file (``lab.yaml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kubelab.cli._output import emit_json, format_option
+
+__all__ = ["lab"]
+
+
+@click.group(epilog="""\b
+Examples:
+  kubelab lab init lab.yaml
+  kubelab lab check lab.yaml
+  kubelab lab cost lab.yaml --users 10
+  kubelab lab schema > lab.schema.json""")
+def lab() -> None:
+    """One definition file for a team's lab on Kubernetes: node pools, JupyterHub, the tuning stack, model
+    servers and a budget. Check it before you deploy, and know what it costs."""
+
+
+@lab.command(epilog="""\b
+Examples:
+  kubelab lab check lab.yaml
+  kubelab lab check lab.yaml --format json""")
+@click.argument("file", type=click.Path(dir_okay=False))
+@format_option("table", "json")
+def check(file: str, fmt: str) -> None:
+    """Check FILE: keys, types and quantities, then whether it can work (pods that fit their nodes, GPUs,
+    spot nodes, timeouts, https and authentication). Prints every problem at once; exits 1 on errors, 0
+    when there are only warnings."""
+    from kubelab.lab import check_file
+
+    report = check_file(file)
+    if fmt == "json":
+        emit_json({"file": report.file, "ok": report.ok, "errors": len(report.errors),
+                   "warnings": len(report.warnings),
+                   "findings": [{"severity": f.severity, **_problem_dict(f.problem)} for f in report.findings]})
+    else:
+        for finding in report.findings:
+            style = {"fg": "red"} if finding.severity == "error" else {"fg": "yellow"}
+            click.echo(click.style(f"{finding.severity}:", **style) + f" {finding.problem}")
+        click.echo(_summary(report.file, len(report.errors), len(report.warnings)), err=True)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _problem_dict(problem: Any) -> dict[str, Any]:
+    return {"file": problem.file, "line": problem.line, "column": problem.column, "path": problem.path,
+            "message": problem.message, "hint": problem.hint}
+
+
+def _summary(file: str, errors: int, warnings: int) -> str:
+    if not errors and not warnings:
+        return f"{file}: ok"
+    parts = [f"{errors} error{'s' * (errors != 1)}" if errors else "",
+             f"{warnings} warning{'s' * (warnings != 1)}" if warnings else ""]
+    return f"{file}: " + ", ".join(p for p in parts if p)
+
+
+@lab.command(epilog="""\b
+Examples:
+  kubelab lab init                 # writes lab.yaml here
+  kubelab lab init labs/team.yaml
+  kubelab lab init - | less""")
+@click.argument("path", default="lab.yaml", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def init(path: str, force: bool) -> None:
+    """Write a commented starter lab definition to PATH (default lab.yaml; - for stdout). It uses every
+    section and passes `kubelab lab check` as written: edit it from there."""
+    from kubelab.errors import KubelabError
+    from kubelab.lab import starter_text
+
+    text = starter_text()
+    if path == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(path)
+    if target.exists() and not force:
+        raise KubelabError(f"{path} already exists; use --force to overwrite it, or give another path")
+    if not target.parent.is_dir():
+        raise KubelabError(f"{target.parent} is not a directory; create it first")
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}; next: kubelab lab check {path}", err=True)
+
+
+@lab.command(epilog="""\b
+Examples:
+  kubelab lab schema > lab.schema.json
+  # VS Code (YAML extension): first line of lab.yaml
+  # yaml-language-server: $schema=./lab.schema.json""")
+def schema() -> None:
+    """Print the JSON Schema of lab.yaml, for editors' completion and validation."""
+    from kubelab.lab import json_schema
+
+    emit_json(json_schema())
+
