@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from kubelab.lab._capacity import NodeCapacity, NodeSize, SizeCatalog, load_sizes
 from kubelab.lab._check import Finding, Report, check_file, check_lab
+from kubelab.lab._cost import DEFAULT_REQUESTS, HUB_REQUESTS, CostReport, PoolCost, cost_file, estimate_cost
 from kubelab.lab._loader import load_lab, loads_lab, parse_lab
 from kubelab.lab._model import (
     POOL_LABEL,
@@ -45,21 +46,24 @@ from kubelab.lab._model import (
     Workbench,
     Workers,
 )
+from kubelab.lab._prices import Price, PriceCatalog, load_prices, unit_prices
 from kubelab.lab._quantity import Quantity, QuantityError, format_bytes, parse_cpu, parse_memory, parse_quantity
 from kubelab.lab._schema import json_schema, starter_text
 from kubelab.lab._types import parse_duration
 
 __all__ = [
-    "POOL_LABEL",
     "Auth",
     "Broker",
     "Budget",
+    "CostReport",
     "CpuScaling",
     "CpuSpec",
     "Cull",
+    "DEFAULT_REQUESTS",
     "Finding",
     "GitHubAuth",
     "Gpu",
+    "HUB_REQUESTS",
     "Https",
     "Lab",
     "LdapAuth",
@@ -69,7 +73,11 @@ __all__ = [
     "NativeAuth",
     "NodeCapacity",
     "NodeSize",
+    "POOL_LABEL",
     "Pool",
+    "PoolCost",
+    "Price",
+    "PriceCatalog",
     "Profile",
     "Provider",
     "Quantity",
@@ -90,9 +98,12 @@ __all__ = [
     "Workers",
     "check_file",
     "check_lab",
+    "cost_file",
+    "estimate_cost",
     "format_bytes",
     "json_schema",
     "load_lab",
+    "load_prices",
     "load_sizes",
     "loads_lab",
     "parse_cpu",
@@ -101,4 +112,5 @@ __all__ = [
     "parse_memory",
     "parse_quantity",
     "starter_text",
+    "unit_prices",
 ]
