@@ -22,7 +22,7 @@ from subprocess import CompletedProcess
 import pytest
 
 from kubelab.errors import KubelabError, SpecError
-from kubelab.lab import cost_file, load_prices, unit_prices
+from kubelab.lab import cost_file, load_prices, load_sizes, unit_prices
 from tests.lab.conftest import position
 
 Cli = Callable[..., CompletedProcess[str]]
@@ -179,3 +179,13 @@ def test_cli_bad_args(cli: Cli, tmp_path: Path) -> None:
     assert (result.returncode, result.stderr) == (1, "error: 1 problem found:\n  missing.yaml: file not found\n")
     result = cli("lab", "cost", "lab.yaml", "--prices", "nope.yaml")
     assert (result.returncode, result.stderr) == (1, "error: 1 problem found:\n  nope.yaml: file not found\n")
+
+
+def test_catalogs_agree() -> None:
+    """Every known size has a list price and every priced size is known (generic has neither)."""
+    sizes, prices = load_sizes(), load_prices()
+    for provider in ("digitalocean", "gke", "eks"):
+        group = prices.providers[provider]
+        priced = set(group.sizes.prices) | set(group.gpu_sizes.prices if group.gpu_sizes else {})
+        assert priced == set(sizes.names(provider)), provider
+        assert group.sizes.source.startswith("https://") and group.fees.date.year >= 2024
