@@ -45,7 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from kubelab.lab._auth import Auth, GitHubAuth, LdapAuth, NativeAuth, SecretRef
-from kubelab.lab._types import Cpu, DnsName, Duration, FieldError, Memory, Version, _Model
+from kubelab.lab._types import Cpu, DnsName, Duration, FieldError, Hostname, Memory, Version, _Model
 
 __all__ = [
     "POOL_LABEL",
@@ -229,7 +229,7 @@ class Cull(_Model):
 class Https(_Model):
     """TLS for the hub: Let's Encrypt for ``hosts`` (needs ``contact_email``) or an existing TLS ``secret``."""
 
-    hosts: tuple[str, ...] = Field(min_length=1)
+    hosts: tuple[Hostname, ...] = Field(min_length=1)
     contact_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                                       description="an e-mail address, e.g. admin@example.org")
     secret: DnsName | None = None
