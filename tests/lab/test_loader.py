@@ -127,3 +127,9 @@ def test_https_hosts_are_host_names() -> None:
         "host name; hint: write the host name only: lab.example.org",
         f"lab.yaml:{second}: workbench.https.hosts[1]: 'lab' is not a host name; hint: a DNS "
         "name such as lab.example.org"]
+
+
+def test_counts_are_bounded() -> None:
+    text = BASE.replace("  peak: 4", "  peak: 99999999999")
+    assert problems(text) == [f"lab.yaml:{position(text, '99999999999')}: users.peak: 99999999999: must be less "
+                              "than or equal to 10000"]
