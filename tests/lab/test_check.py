@@ -387,3 +387,14 @@ def test_kubernetes_version_outside_the_rendered_range(check: Check) -> None:
     assert lines(report) == [
         f"warning: {file}:{where}: provider.kubernetes: kubelab's manifests are validated for "
         "Kubernetes 1.30 to 1.35, not 1.27; hint: use a version from 1.30 to 1.35"]
+
+
+def test_core_pool_cannot_hold_hub_broker_and_store(check: Check) -> None:
+    """s-2vcpu-4gb leaves 2472Mi: the hub (512Mi), a 1.5Gi broker and a 1.5Gi store (3584Mi) need 2 nodes."""
+    big = "resources: {requests: {cpu: 250m, memory: 1536Mi}}"
+    text = BASE.replace("tuning:\n", f"tuning:\n  broker: {{{big}}}\n  store: {{{big}}}\n")
+    report, file = check(text)
+    assert lines(report) == [
+        f"error: {file}:{position(text, 'count: 1', offset=7)}: pools[0].count: pool 'core' cannot hold what runs "
+        "there at rest: 1 of its 3 pods find no room on 1 s-2vcpu-4gb node(s), which leave 2.41Gi and 1.63 cores "
+        "each; hint: give it count: 2, a larger size, or move a component to another pool"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kubelab.lab._capacity import NodeCapacity, NodeSize, SizeCatalog, load_sizes
     from kubelab.lab._check import Finding, Report, check_file, check_lab
-    from kubelab.lab._cost import DEFAULT_REQUESTS, HUB_REQUESTS, CostReport, PoolCost, cost_file, estimate_cost
+    from kubelab.lab._cost import CostReport, PoolCost, cost_file, estimate_cost
     from kubelab.lab._loader import load_lab, loads_lab, parse_lab
     from kubelab.lab._model import (
         POOL_LABEL,
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         Workbench,
         Workers,
     )
+    from kubelab.lab._packing import DEFAULT_REQUESTS, HUB_REQUESTS
     from kubelab.lab._prices import Price, PriceCatalog, load_prices, unit_prices
     from kubelab.lab._quantity import Quantity, QuantityError, format_bytes, parse_cpu, parse_memory, parse_quantity
     from kubelab.lab._schema import json_schema, starter_text
@@ -65,11 +66,11 @@ _EXPORTS = {
     "CpuScaling": "_model",
     "CpuSpec": "_model",
     "Cull": "_model",
-    "DEFAULT_REQUESTS": "_cost",
+    "DEFAULT_REQUESTS": "_packing",
     "Finding": "_check",
     "GitHubAuth": "_auth",
     "Gpu": "_model",
-    "HUB_REQUESTS": "_cost",
+    "HUB_REQUESTS": "_packing",
     "Https": "_model",
     "Lab": "_model",
     "LdapAuth": "_auth",
