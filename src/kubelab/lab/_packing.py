@@ -16,16 +16,17 @@ __all__ = ["DEFAULT_REQUESTS", "HUB_REQUESTS", "SCENARIOS", "Pod", "pack", "pods
 SCENARIOS = ("idle", "typical", "peak")
 HUB_REQUESTS = (0.2, 512 * MI)
 """(cores, bytes) requested by the hub, proxy and user scheduler together, on the core pool."""
-DEFAULT_REQUESTS = (0.1, 256 * MI)
-"""(cores, bytes) assumed for a container whose requests the file leaves out."""
+DEFAULT_REQUESTS = {"stateful": (0.25, 512 * MI), "workers": (1.0, 2048 * MI), "models": (0.25, 256 * MI)}
+"""(cores, bytes) assumed for a broker/store, tuning worker or model whose requests the file leaves out: the
+requests `kubelab lab render` gives them."""
 
 Pod = tuple[float, int, int]
 """(cores, bytes, GPUs) a pod requests."""
 
 
-def _requests(r: Resources) -> tuple[float, int]:
-    cpu = float(r.requests.cpu.value) if r.requests.cpu else DEFAULT_REQUESTS[0]
-    mem = int(r.requests.memory.value) if r.requests.memory else DEFAULT_REQUESTS[1]
+def _requests(r: Resources, kind: str) -> tuple[float, int]:
+    cpu = float(r.requests.cpu.value) if r.requests.cpu else DEFAULT_REQUESTS[kind][0]
+    mem = int(r.requests.memory.value) if r.requests.memory else DEFAULT_REQUESTS[kind][1]
     return cpu, mem
 
 
@@ -52,18 +53,18 @@ def pods_by_pool(lab: Lab, scenario: str, users: int, caps: dict[str, NodeCapaci
     if lab.tuning is not None:
         t = lab.tuning
         for comp in (t.broker, t.store):
-            put(lab.pool_for("core", comp.pool), (*_requests(comp.resources), 0))
+            put(lab.pool_for("core", comp.pool), (*_requests(comp.resources, "stateful"), 0))
         replicas = t.workers.max_replicas if scenario == "peak" else t.workers.min_replicas
-        put(lab.pool_for("workers", t.workers.pool), (*_requests(t.workers.resources), t.workers.gpu), replicas)
+        put(lab.pool_for("workers", t.workers.pool), (*_requests(t.workers.resources, "workers"), t.workers.gpu), replicas)
     for m in lab.models:
         replicas = m.max_replicas if scenario == "peak" else m.min_replicas
-        put(lab.pool_for("serving", m.pool), (*_requests(m.resources), m.gpu), replicas)
+        put(lab.pool_for("serving", m.pool), (*_requests(m.resources, "models"), m.gpu), replicas)
     return out
 
 
 def _server(cpu: Any, mem: Any, gpu: int, cap: NodeCapacity | None) -> Pod:
     """A user server; without a guarantee it is taken to fill a node (one server per node)."""
-    free_cpu, free_mem = (cap.free_cpu, cap.free_memory) if cap else DEFAULT_REQUESTS
+    free_cpu, free_mem = (cap.free_cpu, cap.free_memory) if cap else (1.0, 2**30)
     return (float(cpu.value) if cpu else free_cpu, int(mem.value) if mem else free_mem, gpu)
 
 
