@@ -39,6 +39,8 @@ def test_check_warnings_exit_0(cli: Cli, tmp_path: Path) -> None:
     assert result.returncode == 0
     assert result.stdout.startswith("warning: lab.yaml:")
     assert result.stderr == "lab.yaml: 1 warning\n"
+    strict = cli("lab", "check", "lab.yaml", "--strict")
+    assert (strict.returncode, strict.stderr) == (1, "error: lab.yaml: 1 warning\n")
 
 
 def test_check_json(cli: Cli, tmp_path: Path) -> None:

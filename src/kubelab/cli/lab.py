@@ -26,13 +26,15 @@ def lab() -> None:
 @lab.command(short_help="Check a lab file: every problem at once, with where and how to fix.", epilog="""\b
 Examples:
   kubelab lab check lab.yaml
-  kubelab lab check lab.yaml --format json""")
+  kubelab lab check lab.yaml --format json
+  kubelab lab check lab.yaml --strict        # in CI: warnings fail too""")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1), for CI.")
 @format_option("table", "json")
-def check(file: str, fmt: str) -> None:
+def check(file: str, strict: bool, fmt: str) -> None:
     """Check FILE: keys, types and quantities, then whether it can work (pods that fit their nodes, GPUs,
-    spot nodes, timeouts, https and authentication). Prints every problem at once; exits 1 on errors, 0
-    when there are only warnings."""
+    spot nodes, timeouts, https and authentication). Prints every problem at once; exits 1 on errors (with
+    --strict on warnings too), 0 otherwise."""
     from kubelab.errors import KubelabError
     from kubelab.lab import check_file
 
@@ -42,14 +44,18 @@ def check(file: str, fmt: str) -> None:
                    "warnings": len(report.warnings),
                    "findings": [{"severity": f.severity, **_problem_dict(f.problem)} for f in report.findings]})
     else:
-        for finding in report.findings:
-            color = "red" if finding.severity == "error" else "yellow"
-            click.echo(click.style(f"{finding.severity}:", fg=color) + f" {finding.problem}")
+        _print_findings(report.findings)
     summary = _summary(report.file, len(report.errors), len(report.warnings))
-    if not report.ok:
+    if not report.ok or (strict and report.warnings):
         raise KubelabError(summary)  # exit 1; the findings are above
     if fmt != "json":
         click.echo(summary, err=True)
+
+
+def _print_findings(findings: Any) -> None:
+    for finding in findings:
+        color = "red" if finding.severity == "error" else "yellow"
+        click.echo(click.style(f"{finding.severity}:", fg=color) + f" {finding.problem}")
 
 
 def _problem_dict(problem: Any) -> dict[str, Any]:
@@ -143,9 +149,7 @@ def cost(file: str, users: int | None, prices: str | None, fmt: str) -> None:
         emit(rows, _COST_COLUMNS, "table")
         if report.budget is not None:
             click.echo(f"budget: {report.budget:.2f}")
-        for finding in findings:
-            color = "red" if finding.severity == "error" else "yellow"
-            click.echo(click.style(f"{finding.severity}:", fg=color) + f" {finding.problem}")
+        _print_findings(findings)
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
         dates = sorted({s["date"] for s in report.sources})
