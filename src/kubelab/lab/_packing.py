@@ -55,7 +55,8 @@ def pods_by_pool(lab: Lab, scenario: str, users: int, caps: dict[str, NodeCapaci
         for comp in (t.broker, t.store):
             put(lab.pool_for("core", comp.pool), (*_requests(comp.resources, "stateful"), 0))
         replicas = t.workers.max_replicas if scenario == "peak" else t.workers.min_replicas
-        put(lab.pool_for("workers", t.workers.pool), (*_requests(t.workers.resources, "workers"), t.workers.gpu), replicas)
+        worker = (*_requests(t.workers.resources, "workers"), t.workers.gpu)
+        put(lab.pool_for("workers", t.workers.pool), worker, replicas)
     for m in lab.models:
         replicas = m.max_replicas if scenario == "peak" else m.min_replicas
         put(lab.pool_for("serving", m.pool), (*_requests(m.resources, "models"), m.gpu), replicas)
