@@ -121,7 +121,7 @@ def lines(report: Report) -> list[str]:
 
 
 def test_valid_files_are_silent(check: Check) -> None:
-    for text in (BASE, SEED_000, GKE, EKS, GENERIC, starter_text(),
+    for text in (BASE, SEED_000, GKE, EKS, GENERIC, starter_text(), starter_text("gke"), starter_text("eks"),
                  (ROOT / "examples" / "lab.yaml").read_text(encoding="utf-8")):
         report, _ = check(text)
         assert report.lab is not None

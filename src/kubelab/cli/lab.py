@@ -74,17 +74,19 @@ def _summary(file: str, errors: int, warnings: int) -> str:
 @lab.command(short_help="Write a commented starter lab file that passes check.", epilog="""\b
 Examples:
   kubelab lab init                 # writes lab.yaml here
-  kubelab lab init labs/team.yaml
+  kubelab lab init labs/team.yaml --provider gke
   kubelab lab init - | less""")
 @click.argument("path", default="lab.yaml", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--provider", type=click.Choice(["digitalocean", "gke", "eks"]), default="digitalocean",
+              show_default=True, help="Whose machine types, spot policy and prices the starter uses.")
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
-def init(path: str, force: bool) -> None:
+def init(path: str, provider: str, force: bool) -> None:
     """Write a commented starter lab definition to PATH (default lab.yaml; - for stdout). It uses every
     section and passes `kubelab lab check` as written: edit it from there."""
     from kubelab.errors import KubelabError
     from kubelab.lab import starter_text
 
-    text = starter_text()
+    text = starter_text(provider)
     if path == "-":
         click.echo(text, nl=False)
         return

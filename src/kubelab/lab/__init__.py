@@ -55,7 +55,8 @@ if TYPE_CHECKING:
     from kubelab.lab._packing import DEFAULT_REQUESTS, HUB_REQUESTS
     from kubelab.lab._prices import Price, PriceCatalog, load_prices, unit_prices
     from kubelab.lab._quantity import Quantity, QuantityError, format_bytes, parse_cpu, parse_memory, parse_quantity
-    from kubelab.lab._schema import json_schema, starter_text
+    from kubelab.lab._schema import json_schema
+    from kubelab.lab._starter import STARTER_PROVIDERS, starter_text
     from kubelab.lab._types import parse_duration
 
 _EXPORTS = {
@@ -93,6 +94,7 @@ _EXPORTS = {
     "Report": "_check",
     "ResourceList": "_model",
     "Resources": "_model",
+    "STARTER_PROVIDERS": "_starter",
     "SecretRef": "_auth",
     "SizeCatalog": "_capacity",
     "Stateful": "_model",
@@ -118,7 +120,7 @@ _EXPORTS = {
     "parse_lab": "_loader",
     "parse_memory": "_quantity",
     "parse_quantity": "_quantity",
-    "starter_text": "_schema",
+    "starter_text": "_starter",
     "unit_prices": "_prices",
 }
 
@@ -157,6 +159,7 @@ __all__ = [
     "Report",
     "ResourceList",
     "Resources",
+    "STARTER_PROVIDERS",
     "SecretRef",
     "SizeCatalog",
     "Stateful",
