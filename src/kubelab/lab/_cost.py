@@ -16,7 +16,7 @@ and the control-plane fee. A month is a month at that level (``hours_per_month``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,11 @@ from kubelab.lab._model import Lab
 from kubelab.lab._packing import SCENARIOS, pack, pods_by_pool
 from kubelab.lab._prices import PriceCatalog, load_prices, unit_prices
 
-__all__ = [
-    "CostReport",
-    "PoolCost",
-    "budget_findings",
-    "cost_file",
-    "estimate_cost",
-]
+__all__ = ["HUB_DB_VOLUME", "CostReport", "PoolCost", "budget_findings", "cost_file", "estimate_cost"]
 
 HUB_DB_VOLUME = 1 * GI
+"""The hub's database volume (the chart's default)."""
+
 
 @dataclass(frozen=True)
 class PoolCost:
@@ -71,7 +67,7 @@ class CostReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"lab": self.lab, "provider": self.provider, "currency": "USD", "users": self.users,
-                "pools": [p.__dict__ for p in self.pools], "items": self.items, "totals": self.totals,
+                "pools": [asdict(p) for p in self.pools], "items": self.items, "totals": self.totals,
                 "budget": self.budget, "sources": self.sources, "notes": self.notes}
 
 
