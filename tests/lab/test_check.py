@@ -115,13 +115,30 @@ workbench:
 tuning: {}
 """
 
+TUNING_ONLY = """\
+apiVersion: kubelab/v1
+kind: Lab
+metadata: {name: search}
+provider: {name: gke, region: europe-west1, kubernetes: "1.33"}
+pools:
+  - {name: core, size: e2-medium, count: 1, purpose: core}
+  - {name: spot, size: e2-highcpu-4, min: 0, max: 30, spot: true, purpose: workers}
+auth: {method: none}
+tuning:
+  workers:
+    image: ghcr.io/example/kubelab:0.1.0
+    autoscaling: {min: 0, max: 30, queue_length: 1}
+    resources: {requests: {cpu: "3", memory: 2Gi}, limits: {cpu: "3", memory: 2Gi}}
+budget: {monthly: 800}
+"""
+
 
 def lines(report: Report) -> list[str]:
     return [f"{f.severity}: {f.problem}" for f in report.findings]
 
 
 def test_valid_files_are_silent(check: Check) -> None:
-    for text in (BASE, SEED_000, GKE, EKS, GENERIC, starter_text(), starter_text("gke"), starter_text("eks"),
+    for text in (BASE, SEED_000, GKE, EKS, GENERIC, TUNING_ONLY, starter_text(), starter_text("gke"), starter_text("eks"),
                  (ROOT / "examples" / "lab.yaml").read_text(encoding="utf-8")):
         report, _ = check(text)
         assert report.lab is not None
@@ -190,7 +207,7 @@ def test_worker_that_cannot_fit_its_pool(check: Check) -> None:
         f"warning: {file}:{limit}: tuning.workers.resources.limits.cpu: a tuning "
         "worker: cpu limit 8 is more than the 4 cores of a c-4 node; hint: lower it to at most 4",
         f"warning: {file}:{position(text, '8Gi')}: tuning.workers.resources.limits.memory: a tuning worker: memory "
-        "limit 8Gi is more than a c-4 node gives pods (6.1Gi allocatable); the pod is evicted or OOM-killed before "
+        "limit 8Gi is more than each c-4 node gives pods (6.1Gi allocatable); the pod is evicted or OOM-killed before "
         "it reaches it; hint: lower it to at most 6.1Gi"]
     assert not report.ok
 

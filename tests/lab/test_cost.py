@@ -97,12 +97,14 @@ def test_budget_error_and_warnings(tmp_path: Path) -> None:
     assert [str(f) for f in findings] == [
         f"error: {path}:{where}: budget.monthly: typical use costs $76.10 a month, over the budget of $70.00; "
         "hint: shrink pools (smaller sizes, lower min), use spot for workers, or raise the budget",
-        f"warning: {path}:{where}: budget.monthly: peak use (4 users) costs $112.10 a month, over the budget of "
+        f"warning: {path}:{where}: budget.monthly: peak use (4 users; workers and models at their maximum) costs "
+        "$112.10 a month, over the budget of "
         "$70.00; hint: lower the pools' max to cap the spend"]
     _, findings = cost_file(write(tmp_path, 90))
     assert [f"{f.severity}: {f.problem.message}" for f in findings] == [
         "warning: typical use costs $76.10 a month, 85% of the budget of $90.00",
-        "warning: peak use (4 users) costs $112.10 a month, over the budget of $90.00"]
+        "warning: peak use (4 users; workers and models at their maximum) costs $112.10 a month, over the budget "
+        "of $90.00"]
     _, findings = cost_file(write(tmp_path, 120))
     assert findings == []
 

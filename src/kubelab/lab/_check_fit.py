@@ -190,7 +190,7 @@ def _check_fit(c: Checker, d: Demand) -> None:
 
 def _check_limits(c: Checker, d: Demand, cap: NodeCapacity) -> None:
     if d.memory_limit and d.memory_limit[0].value > cap.allocatable_memory:
-        c.warning(d.memory_limit[1], f"{d.what}: memory limit {d.memory_limit[0]} is more than a "
+        c.warning(d.memory_limit[1], f"{d.what}: memory limit {d.memory_limit[0]} is more than each "
                   f"{d.pool.size} node gives pods ({format_bytes(cap.allocatable_memory)} allocatable); the pod "
                   f"is evicted or OOM-killed before it reaches it",
                   f"lower it to at most {format_bytes(cap.allocatable_memory)}")

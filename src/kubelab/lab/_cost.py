@@ -100,6 +100,8 @@ def estimate_cost(lab: Lab, catalog: PriceCatalog, users: int | None = None, loc
     if problems or prices is None:
         raise SpecError(problems or [Problem(file, None, None, "provider.name", f"no prices for {provider}")])
     counts = {"idle": 0, "typical": lab.users.typical, "peak": lab.users.peak_users if users is None else users}
+    if lab.workbench is None:
+        counts = {"idle": 0, "typical": 0, "peak": 0}
     hours = catalog.hours_per_month
     pool_costs = []
     pods = {s: pods_by_pool(lab, s, counts[s], caps) for s in SCENARIOS}
@@ -147,6 +149,12 @@ def _fixed_items(lab: Lab, catalog: PriceCatalog, peak_users: int) -> dict[str, 
     }
 
 
+def _peak(report: CostReport) -> str:
+    users = report.users["peak"]
+    who = f"{users} user{'s' * (users != 1)}; " if users else ""
+    return f"{who}workers and models at their maximum"
+
+
 def budget_findings(report: CostReport, lab: Lab, loc: Locator) -> list[Finding]:
     """Over budget at typical use: an error; at peak, or past ``warn_fraction`` at typical: a warning."""
     if lab.budget is None:
@@ -164,7 +172,7 @@ def budget_findings(report: CostReport, lab: Lab, loc: Locator) -> list[Finding]
                                                   f"{typical / budget:.0%} of the budget of ${budget:,.2f}",
                                                   "look at the pools with `kubelab lab cost`")))
     if peak > budget:
-        out.append(Finding("warning", loc.problem(path, f"peak use ({report.users['peak']} users) costs "
+        out.append(Finding("warning", loc.problem(path, f"peak use ({_peak(report)}) costs "
                                                   f"${peak:,.2f} a month, over the budget of ${budget:,.2f}",
                                                   "lower the pools' max to cap the spend")))
     return out
