@@ -166,6 +166,9 @@ def test_cli_table_json_and_budget_exit(cli: Cli, tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["totals"]["peak"] == 136.10 and data["users"]["peak"] == 10
     assert data["pools"][1]["cpu_core_hour"] > 0 and data["findings"] == []
+    result = cli("lab", "cost", "lab.yaml", "--format", "csv")
+    assert result.stdout.splitlines()[0] == "pool,size,spot,usd_per_node,nodes,idle,typical,peak"
+    assert result.stdout.splitlines()[-1] == "total,,,,,40.10,76.10,112.10"
     write(tmp_path, 70)
     result = cli("lab", "cost", "lab.yaml")
     assert result.returncode == 1

@@ -113,19 +113,33 @@ def schema() -> None:
 
 
 _COST_COLUMNS = ["pool", "size", "spot", "usd_per_node", "nodes", "idle", "typical", "peak"]
+_SCENARIOS = ("idle", "typical", "peak")
+
+
+def _cost_rows(report: Any) -> list[dict[str, Any]]:
+    """One row per pool, then the fixed items and the total (USD a month, per scenario)."""
+    rows: list[dict[str, Any]] = [
+        {"pool": p.pool, "size": p.size, "spot": "yes" if p.spot else "no", "usd_per_node": f"{p.node_month:.2f}",
+         "nodes": "/".join(str(p.nodes[s]) for s in _SCENARIOS), **{s: f"{p.cost[s]:.2f}" for s in _SCENARIOS}}
+        for p in report.pools]
+    rows += [{"pool": name.replace("_", " "), **{s: f"{value:.2f}" for s in _SCENARIOS}}
+             for name, value in report.items.items()]
+    rows.append({"pool": "total", **{s: f"{report.totals[s]:.2f}" for s in _SCENARIOS}})
+    return rows
 
 
 @lab.command(short_help="Monthly cost at idle, typical and peak use, against the budget.", epilog="""\b
 Examples:
   kubelab lab cost lab.yaml
   kubelab lab cost lab.yaml --users 10
-  kubelab lab cost lab.yaml --prices my-prices.yaml --format json""")
+  kubelab lab cost lab.yaml --prices my-prices.yaml --format json
+  kubelab lab cost lab.yaml --format csv > cost.csv""")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--users", type=click.IntRange(min=0), default=None,
               help="Users at peak [default: users.peak of FILE].")
 @click.option("--prices", "prices", type=click.Path(dir_okay=False), default=None,
               help="A price file laid over the shipped catalog (same layout as kubelab/lab/prices.yaml).")
-@format_option("table", "json")
+@format_option("table", "csv", "json")
 def cost(file: str, users: int | None, prices: str | None, fmt: str) -> None:
     """Monthly cost of FILE per pool and in total: at idle (minimum nodes), at typical use and at peak, with
     volumes, the load balancer and the control-plane fee, from list prices with their source and date.
@@ -138,20 +152,18 @@ def cost(file: str, users: int | None, prices: str | None, fmt: str) -> None:
         emit_json({**report.as_dict(), "findings": [{"severity": f.severity, **_problem_dict(f.problem)}
                                                     for f in findings]})
     else:
-        n = report.users
-        click.echo(f"{report.lab} on {report.provider}, USD a month; users: idle {n['idle']}, "
-                   f"typical {n['typical']}, peak {n['peak']}")
-        rows: list[dict[str, Any]] = [
-            {"pool": p.pool, "size": p.size, "spot": "yes" if p.spot else "no", "usd_per_node": f"{p.node_month:.2f}",
-             "nodes": "/".join(str(p.nodes[s]) for s in ("idle", "typical", "peak")),
-             **{s: f"{p.cost[s]:.2f}" for s in ("idle", "typical", "peak")}} for p in report.pools]
-        rows += [{"pool": name.replace("_", " "), **{s: f"{value:.2f}" for s in ("idle", "typical", "peak")}}
-                 for name, value in report.items.items()]
-        rows.append({"pool": "total", **{s: f"{report.totals[s]:.2f}" for s in ("idle", "typical", "peak")}})
-        emit(rows, _COST_COLUMNS, "table")
-        if report.budget is not None:
+        if fmt == "table":
+            n = report.users
+            click.echo(f"{report.lab} on {report.provider}, USD a month; users: idle {n['idle']}, "
+                       f"typical {n['typical']}, peak {n['peak']}")
+        emit(_cost_rows(report), _COST_COLUMNS, fmt)
+        if report.budget is not None and fmt == "table":
             click.echo(f"budget: {report.budget:.2f}")
-        _print_findings(findings)
+        if fmt == "table":
+            _print_findings(findings)
+        else:
+            for finding in findings:
+                click.echo(f"{finding.severity}: {finding.problem}", err=True)
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
         dates = sorted({s["date"] for s in report.sources})
