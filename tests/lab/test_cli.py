@@ -43,6 +43,17 @@ def test_check_warnings_exit_0(cli: Cli, tmp_path: Path) -> None:
     assert (strict.returncode, strict.stderr) == (1, "error: lab.yaml: 1 warning\n")
 
 
+def test_check_stdin(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    text = BASE.replace("  region: fra1", "  regoin: fra1")
+    result = subprocess.run([sys.executable, "-m", "kubelab", "lab", "check", "-"], input=text, text=True,
+                            capture_output=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert f"error: <stdin>:{position(text, 'regoin')}: provider.regoin: unknown key 'regoin'" in result.stdout
+
+
 def test_check_json(cli: Cli, tmp_path: Path) -> None:
     text = BASE.replace("  region: fra1", "  regoin: fra1")
     (tmp_path / "lab.yaml").write_text(text)

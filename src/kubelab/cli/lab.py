@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +28,19 @@ def lab() -> None:
 Examples:
   kubelab lab check lab.yaml
   kubelab lab check lab.yaml --format json
-  kubelab lab check lab.yaml --strict        # in CI: warnings fail too""")
-@click.argument("file", type=click.Path(dir_okay=False))
+  kubelab lab check lab.yaml --strict        # in CI: warnings fail too
+  kubelab lab init - --provider gke | kubelab lab check -""")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1), for CI.")
 @format_option("table", "json")
 def check(file: str, strict: bool, fmt: str) -> None:
-    """Check FILE: keys, types and quantities, then whether it can work (pods that fit their nodes, GPUs,
+    """Check FILE (- for stdin): keys, types and quantities, then whether it can work (pods that fit their nodes, GPUs,
     spot nodes, timeouts, https and authentication). Prints every problem at once; exits 1 on errors (with
     --strict on warnings too), 0 otherwise."""
     from kubelab.errors import KubelabError
-    from kubelab.lab import check_file
+    from kubelab.lab import check_file, check_text
 
-    report = check_file(file)
+    report = check_text(sys.stdin.read()) if file == "-" else check_file(file)
     if fmt == "json":
         emit_json({"file": report.file, "ok": report.ok, "errors": len(report.errors),
                    "warnings": len(report.warnings),

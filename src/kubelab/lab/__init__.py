@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kubelab.lab._capacity import NodeCapacity, NodeSize, SizeCatalog, load_sizes
-    from kubelab.lab._check import Finding, Report, check_file, check_lab
+    from kubelab.lab._check import Finding, Report, check_file, check_lab, check_text
     from kubelab.lab._cost import CostReport, PoolCost, cost_file, estimate_cost
     from kubelab.lab._loader import load_lab, loads_lab, parse_lab
     from kubelab.lab._model import (
@@ -107,6 +107,7 @@ _EXPORTS = {
     "Workers": "_model",
     "check_file": "_check",
     "check_lab": "_check",
+    "check_text": "_check",
     "cost_file": "_cost",
     "estimate_cost": "_cost",
     "format_bytes": "_quantity",
@@ -172,6 +173,7 @@ __all__ = [
     "Workers",
     "check_file",
     "check_lab",
+    "check_text",
     "cost_file",
     "estimate_cost",
     "format_bytes",
