@@ -63,6 +63,15 @@ def test_formatting() -> None:
         ),
         ("resources:\n  requests: {cpu: 1, memory: 1Gi}\n", ["autoscaling: is missing"]),
         (
+            "resources:\n  requests: {cpu: 0.5m, memory: 2GB}\nautoscaling: {maxReplicas: 3}\n",
+            [
+                "recipe.yaml:2:19: resources.requests.cpu: '0.5m' is finer than 1m (a thousandth of a core); "
+                "hint: Kubernetes CPU precision is 1m",
+                "recipe.yaml:2:33: resources.requests.memory: '2GB' is not a memory quantity (e.g. 512Mi, 2Gi); "
+                "hint: write 2G (Kubernetes suffixes",
+            ],
+        ),
+        (
             "resources:\n  requests: {cpu: 1, memory: 0}\n"
             "autoscaling: {maxReplicas: 3, targetCPUUtilizationPercentage: 0}\n",
             [

@@ -4,7 +4,8 @@
     >>> lab = kubelab.lab.load_lab("examples/lab.yaml")          # doctest: +SKIP
     >>> [p.name for p in lab.pools]                               # doctest: +SKIP
 
-The model lives in ``_model.py`` (its docstring draws the tree); quantities in ``_quantity.py``.
+The model lives in ``_model.py`` (its docstring draws the tree); quantities in ``kubelab._quantity``, the
+parser shared with kube, monitor and recipe.
 
 Exports are imported on first use: ``kubelab lab check`` does not pay for the price catalog's models.
 """

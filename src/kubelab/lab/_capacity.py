@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from kubelab.lab._quantity import format_bytes, parse_cpu, parse_memory
+from kubelab._quantity import format_bytes, parse_cpu, parse_memory
 
 __all__ = [
     "NodeCapacity",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from kubelab._quantity import Quantity, format_bytes
 from kubelab._yamlfile import KeyPath, did_you_mean
 from kubelab.lab._capacity import NodeCapacity
 from kubelab.lab._check import Checker, CheckFunction
 from kubelab.lab._model import CpuSpec, MemorySpec, Pool, Resources
 from kubelab.lab._packing import pack, pods_by_pool
-from kubelab.lab._quantity import Quantity, format_bytes
 
 __all__ = ["CHECKS", "Demand", "demands"]
 

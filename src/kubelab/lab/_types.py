@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
 
-from kubelab.lab._quantity import Quantity, QuantityError, parse_cpu, parse_memory
+from kubelab._quantity import Quantity, QuantityError, parse_cpu, parse_memory
 
 __all__ = ["Cpu", "DnsName", "Duration", "FieldError", "Hostname", "Memory", "Version", "parse_duration"]
 
