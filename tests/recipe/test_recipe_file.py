@@ -146,8 +146,6 @@ def test_public_api_resolves() -> None:
 
 
 def test_examples_parse() -> None:
-    from kubelab.recipe._cost import load_prices
     from tests.conftest import ROOT
 
     assert load_recipe(ROOT / "examples" / "recipe-course.yaml") == Recipe(1.0, 2.0, 2048.0, 4096.0, 1, 5, 40)
-    assert load_prices(ROOT / "examples" / "prices-opencost.yaml").cpu_core_hour == 0.031611
