@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 
 from kubelab import kube, lab
-from kubelab._quantity import QuantityError, format_bytes, parse_cpu, parse_memory, parse_quantity
+from kubelab._quantity import PATTERN, QuantityError, format_bytes, parse_cpu, parse_memory, parse_quantity
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -45,6 +46,20 @@ def test_rejects_what_kubernetes_rejects(text: str, message: str, hint: str | No
     assert str(info.value) == message
     if hint:
         assert info.value.hint is not None and info.value.hint.startswith(hint)
+
+
+@pytest.mark.parametrize(("text", "accepted"), [
+    ("1", True), ("+.5", True), ("5.", True), ("250000n", True), ("100u", True), ("1.5Gi", True), ("2e-3", True),
+    ("1E", True), ("-1", False), ("1GB", False), ("2gi", False), ("1 Gi", False), ("1e", False), ("", False),
+    ("Gi", False), ("1.2.3", False), ("1Gi1", False),
+])
+def test_schema_pattern_is_the_grammar(text: str, accepted: bool) -> None:
+    assert (re.fullmatch(PATTERN, text) is not None) is accepted
+    if accepted:
+        parse_quantity(text)
+    else:
+        with pytest.raises(QuantityError):
+            parse_quantity(text)
 
 
 def test_not_a_scalar() -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["Quantity", "QuantityError", "format_bytes", "parse_cpu", "parse_memory", "parse_quantity"]
+__all__ = ["PATTERN", "Quantity", "QuantityError", "format_bytes", "parse_cpu", "parse_memory", "parse_quantity"]
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("0.001"), "": Decimal(1),
@@ -37,7 +37,10 @@ _DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("0.001"), "
             "P": Decimal(10**15), "E": Decimal(10**18)}
 _MAX = Decimal(2**63 - 1)
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)"
-_RE = re.compile(rf"^(?P<num>{_NUMBER})(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+_SUFFIX = r"Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+"
+_RE = re.compile(rf"^(?P<num>{_NUMBER})(?P<suffix>{_SUFFIX})?$")
+PATTERN = rf"^\+?(?:\d+\.?\d*|\.\d+)(?:{_SUFFIX})?$"
+"""The grammar as a JSON-schema ``pattern``, for quantities that are not negative (size limits aside)."""
 _COMMON_MISTAKES = {"K": "k", "KB": "k", "kb": "k", "MB": "M", "mb": "M", "GB": "G", "gb": "G", "TB": "T",
                     "KiB": "Ki", "MiB": "Mi", "GiB": "Gi", "TiB": "Ti", "mi": "Mi", "gi": "Gi", "g": "G"}
 

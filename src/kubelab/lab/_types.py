@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
 
-from kubelab._quantity import Quantity, QuantityError, parse_cpu, parse_memory
+from kubelab._quantity import PATTERN, Quantity, QuantityError, parse_cpu, parse_memory
 
 __all__ = ["Cpu", "DnsName", "Duration", "FieldError", "Hostname", "Memory", "Version", "parse_duration"]
 
@@ -46,8 +46,7 @@ def _quantity(parse: Any) -> Any:
 _QUANTITY_SCHEMA = {
     "anyOf": [
         {"type": "number", "minimum": 0},
-        {"type": "string",
-         "pattern": r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$"},
+        {"type": "string", "pattern": PATTERN},
     ]
 }
 
