@@ -32,7 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine, table  # noqa: E402
 
 from kubelab.load import parse_profile  # noqa: E402
-from kubelab.recipe import DEFAULT_PRICES, Recipe, Schedule, SimConfig, search, simulate, synthetic_profile  # noqa: E402
+from kubelab.recipe import Recipe, Schedule, SimConfig, search, simulate, synthetic_profile  # noqa: E402
+from kubelab.recipe._cost import load_prices  # noqa: E402
 from kubelab.recipe._search import max_replicas_for, memory_for  # noqa: E402
 
 PROFILES = {
@@ -83,7 +84,7 @@ def main() -> None:
             40,
         )
         started = time.perf_counter()
-        found = search(server, schedule, DEFAULT_PRICES, config, seeds=(0, 1, 2))
+        found = search(server, schedule, load_prices(), config, seeds=(0, 1, 2))
         seconds = time.perf_counter() - started
         assert found.best is not None, f"no feasible recipe for {name}"
         for label, plan in (

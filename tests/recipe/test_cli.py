@@ -229,6 +229,17 @@ def test_bad_price_catalog(cli, tmp_path: Path) -> None:  # type: ignore[no-unty
     assert "prices.yaml:1:16: cpu_core_hour: must be a number >= 0, not 'cheap'" in result.stderr
 
 
+def test_bad_price_catalog_in_the_lab_layout(cli, course_recipe: Path) -> None:  # type: ignore[no-untyped-def]
+    (course_recipe.parent / "prices.yaml").write_text("providers:\n  digitalocean:\n    sizes: {date: soon}\n")
+    result = cli(
+        "recipe", "simulate", str(course_recipe), "--load", "course", "--slo-p99-ms", "200", "--synthetic-profile",
+        "--price-catalog", str(course_recipe.parent / "prices.yaml"),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "prices.yaml:3:19: providers.digitalocean.sizes.date: 'soon': must be a valid date" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_no_feasible_recipe_says_what_to_do(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli(
         "recipe",

@@ -63,6 +63,15 @@ def test_formatting() -> None:
         ),
         ("resources:\n  requests: {cpu: 1, memory: 1Gi}\n", ["autoscaling: is missing"]),
         (
+            "resources:\n  requests: {cpu: 0.5m, memory: 2GB}\nautoscaling: {maxReplicas: 3}\n",
+            [
+                "recipe.yaml:2:19: resources.requests.cpu: '0.5m' is finer than 1m (a thousandth of a core); "
+                "hint: Kubernetes CPU precision is 1m",
+                "recipe.yaml:2:33: resources.requests.memory: '2GB' is not a memory quantity (e.g. 512Mi, 2Gi); "
+                "hint: write 2G (Kubernetes suffixes",
+            ],
+        ),
+        (
             "resources:\n  requests: {cpu: 1, memory: 0}\n"
             "autoscaling: {maxReplicas: 3, targetCPUUtilizationPercentage: 0}\n",
             [
@@ -137,8 +146,6 @@ def test_public_api_resolves() -> None:
 
 
 def test_examples_parse() -> None:
-    from kubelab.recipe._cost import load_prices
     from tests.conftest import ROOT
 
     assert load_recipe(ROOT / "examples" / "recipe-course.yaml") == Recipe(1.0, 2.0, 2048.0, 4096.0, 1, 5, 40)
-    assert load_prices(ROOT / "examples" / "prices-opencost.yaml").cpu_core_hour == 0.031611

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kubelab.errors import SpecError
-from kubelab.recipe._cost import DEFAULT_PRICES, UnitPrices, load_prices
+from kubelab.recipe._cost import UnitPrices, load_prices
 from kubelab.recipe._schedule import Schedule
 from kubelab.recipe._search import SearchSpace, search
 from kubelab.recipe._server import QUANTILES, AllowancePoint, ServerProfile
@@ -72,11 +72,36 @@ def test_no_feasible_recipe() -> None:
     assert result.best is None and len(result.candidates) == 1
 
 
-def test_default_prices_are_derived_from_droplet_prices() -> None:
-    # s-2vcpu-2gb $18/mo and s-2vcpu-4gb $24/mo: 2 GB for $6 -> $3/GB-mo; 2 vCPU for $12 -> $6/vCPU-mo; 672 h
-    assert DEFAULT_PRICES.cpu_core_hour == pytest.approx(6 / 672)
-    assert DEFAULT_PRICES.memory_gib_hour == pytest.approx(3 / 672)
-    assert DEFAULT_PRICES.cost(2, 2 * 1) * 672 == pytest.approx(18.0)
+def test_default_prices_split_a_droplet_the_opencost_way() -> None:
+    # prices.yaml: digitalocean s-2vcpu-2gb-amd {monthly: 21}, 730 h a month; sizes.yaml: 2 cpu, 2Gi.
+    # OpenCost's reference prices 0.031611 per core-hour and 0.004237 per GiB-hour weigh the split:
+    # 21/730 = 0.028767 $/h, weight 2*0.031611 + 2*0.004237 = 0.071696,
+    # core-hour 0.028767 * 0.031611/0.071696 = 0.012684, GiB-hour 0.028767 * 0.004237/0.071696 = 0.0017000.
+    prices = load_prices()
+    assert prices.cpu_core_hour == pytest.approx(0.0126835, rel=1e-4)
+    assert prices.memory_gib_hour == pytest.approx(0.0017000, rel=1e-4)
+    assert prices.cost(2, 2) * 730 == pytest.approx(21.0)  # the whole node for a month is its list price
+    assert prices.currency == "USD"
+    assert "digitalocean s-2vcpu-2gb-amd" in prices.source and "2024-12-01" in prices.source
+
+
+def test_price_catalog_in_the_lab_layout(tmp_path: Path) -> None:
+    path = tmp_path / "prices.yaml"
+    path.write_text("providers:\n  digitalocean:\n    sizes:\n      prices: {s-2vcpu-2gb-amd: {monthly: 14.6}}\n")
+    prices = load_prices(path)  # 14.6/730 = 0.02 $/h for the node: core-hour 0.02 * 0.031611/0.071696
+    assert prices.cpu_core_hour == pytest.approx(0.0088181, rel=1e-4)
+    assert prices.memory_gib_hour == pytest.approx(0.0011819, rel=1e-4)
+
+
+def test_price_catalog_in_the_lab_layout_errors(tmp_path: Path) -> None:
+    path = tmp_path / "prices.yaml"
+    path.write_text("providers:\n  digitalocean:\n    sizes:\n      prices: {s-2vcpu-2gb-amd: {weekly: 5}}\n")
+    with pytest.raises(SpecError) as info:
+        load_prices(path)
+    assert (
+        "prices.yaml:4:34: providers.digitalocean.sizes.prices.s-2vcpu-2gb-amd.weekly: unknown key 'weekly'; "
+        "hint: allowed keys: hourly, monthly"
+    ) in str(info.value)
 
 
 def test_price_catalog(tmp_path: Path) -> None:

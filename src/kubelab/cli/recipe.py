@@ -113,10 +113,16 @@ def _server_profile(profile_file: str | None, synthetic: bool, model: str | None
     return profile_model(model, progress=lambda text: click.echo(f"  {text}", err=True))
 
 
-def _prices(price_catalog: str | None) -> Any:
-    from kubelab.recipe._cost import DEFAULT_PRICES, load_prices
+_PRICE_HELP = (
+    "YAML/JSON with cpu_core_hour, memory_gib_hour, or a kubelab price catalog (as for `lab cost --prices`) "
+    "[default: a DigitalOcean s-2vcpu-2gb-amd node's list price in kubelab's catalog]."
+)
 
-    return load_prices(price_catalog) if price_catalog else DEFAULT_PRICES
+
+def _prices(price_catalog: str | None) -> Any:
+    from kubelab.recipe._cost import load_prices
+
+    return load_prices(price_catalog)
 
 
 @recipe.command(
@@ -136,7 +142,7 @@ Examples:
 @click.option(
     "--price-catalog",
     type=click.Path(dir_okay=False),
-    help="YAML/JSON with cpu_core_hour, memory_gib_hour [default: DigitalOcean-derived].",
+    help=_PRICE_HELP,
 )
 @_PROFILE_FILE
 @_SYNTHETIC
@@ -326,7 +332,7 @@ Examples:
 @_PROFILE_FILE
 @_SYNTHETIC
 @_BALANCING
-@click.option("--price-catalog", type=click.Path(dir_okay=False), help="YAML/JSON with cpu_core_hour, memory_gib_hour.")
+@click.option("--price-catalog", type=click.Path(dir_okay=False), help=_PRICE_HELP)
 @click.option("--out", type=click.Path(file_okay=False), help="Also write report.html here.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @format_option("table", "json")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kubelab._quantity import format_bytes
 from kubelab.kube._labels import SOURCE_ANNOTATION
 from kubelab.kube._quantity import parse_quantity
 
@@ -74,7 +75,7 @@ def _requests(pod: Mapping[str, Any], resource: str) -> str | None:
     if not seen:
         return None
     if resource == "memory":
-        return f"{total / 2**20:.0f}Mi" if total < 2**30 else f"{total / 2**30:.3g}Gi"
+        return format_bytes(total)
     return f"{total:g}" if resource != "cpu" else f"{total * 1000:.0f}m"
 
 

@@ -1,33 +1,25 @@
-"""Kubernetes resource quantities (``500m``, ``1.5``, ``250n``, ``512Mi``, ``1G``, ``1e3``) as numbers."""
+"""Quantities read from a cluster as plain numbers: ``cpu_cores("250000n")``, ``memory_bytes("512Mi")``.
+
+The parsing is ``kubelab._quantity``'s; these wrappers return a ``Decimal``, ``float`` cores or ``int`` bytes
+and accept what the API server and the metrics API write, nanocores (``250000n``) included.
+"""
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from kubelab import _quantity
 
 __all__ = ["cpu_cores", "memory_bytes", "parse_quantity"]
 
-_SUFFIX = {
-    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-    "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
-}
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-
 
 def parse_quantity(value: str | int | float) -> Decimal:
-    """The value of a Kubernetes quantity; raises ValueError for anything Kubernetes would reject."""
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    match = _QUANTITY.match(value.strip())
-    if match is None:
-        raise ValueError(f"{value!r} is not a Kubernetes quantity (examples: 500m, 2, 512Mi, 1Gi)")
-    try:
-        return Decimal(match.group(1)) * _SUFFIX[match.group(2) or ""]
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid decimals
-        raise ValueError(f"{value!r} is not a Kubernetes quantity") from exc
+    """The exact value of a Kubernetes quantity.
+
+    Raises:
+        ValueError: a ``QuantityError`` saying what is wrong, for anything Kubernetes would reject.
+    """
+    return _quantity.parse_quantity(value).value
 
 
 def cpu_cores(value: str | int | float) -> float:

@@ -18,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kubelab.recipe._cost import DEFAULT_PRICES, UnitPrices, load_prices
+    from kubelab.recipe._cost import UnitPrices, catalog_prices, load_prices
     from kubelab.recipe._hpa import (
         Behavior,
         Decision,
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from kubelab.recipe._sim import SimConfig, SimResult, simulate
 
 _EXPORTS = {
-    "DEFAULT_PRICES": "_cost",
     "UnitPrices": "_cost",
+    "catalog_prices": "_cost",
     "load_prices": "_cost",
     "Behavior": "_hpa",
     "Decision": "_hpa",
@@ -74,7 +74,6 @@ __all__ = [
     "AllowancePoint",
     "Behavior",
     "Candidate",
-    "DEFAULT_PRICES",
     "Decision",
     "HPASpec",
     "HorizontalPodAutoscaler",
@@ -90,6 +89,7 @@ __all__ = [
     "SimConfig",
     "SimResult",
     "UnitPrices",
+    "catalog_prices",
     "http_driver",
     "load_prices",
     "load_profile",

@@ -1,18 +1,19 @@
 """What reserved CPU and memory cost, priced like OpenCost: a price per core-hour and per GiB-hour.
 
 A recipe pays for what its pods *request* while they exist (the scheduler sets that much aside on a
-node), whatever they use. The default unit prices are derived from DigitalOcean's Basic Droplet list
-prices (s-2vcpu-2gb $18/month, s-2vcpu-4gb $24/month, s-4vcpu-8gb $48/month; a month bills at most
-672 hours): 2 GB more for $6 gives $3 per GB-month, leaving $6 per vCPU-month; that is
-$0.00893/core-hour and $0.00446/GiB-hour (GB taken as GiB). They were written down from the public price
-page as known when this was built; pass ``--price-catalog`` with your own prices.
-
-A price catalog file (YAML or JSON)::
+node), whatever they use. By default the unit prices are those of a DigitalOcean ``s-2vcpu-2gb-amd``
+node (2 vCPU, 2 GiB; the node pool of field report 000) in kubelab's price catalog
+(``kubelab/lab/prices.yaml``: list prices with their source and date), its price split between its cores
+and GiB the way OpenCost does (``kubelab.lab.unit_prices``). ``--price-catalog FILE`` sets your own prices,
+in either of two layouts (YAML or JSON). Unit prices::
 
     currency: USD
     cpu_core_hour: 0.031611     # price of one requested core for one hour
     memory_gib_hour: 0.004237   # price of one requested GiB for one hour
     source: OpenCost default custom pricing
+
+or kubelab's price catalog, as ``kubelab lab cost --prices`` reads it: laid over the shipped catalog, whose
+default node it prices (``providers: {digitalocean: {sizes: {prices: {s-2vcpu-2gb-amd: {monthly: 19}}}}}``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from kubelab import _yamlfile
 from kubelab.errors import Problem, SpecError
 
-__all__ = ["DEFAULT_PRICES", "UnitPrices", "load_prices"]
+__all__ = ["DEFAULT_PROVIDER", "DEFAULT_SIZE", "UnitPrices", "catalog_prices", "load_prices"]
 
 
 @dataclass(frozen=True)
@@ -40,21 +41,43 @@ class UnitPrices:
         return cpu_core_hours * self.cpu_core_hour + memory_gib_hours * self.memory_gib_hour
 
 
-DEFAULT_PRICES = UnitPrices(
-    cpu_core_hour=6.0 / 672,
-    memory_gib_hour=3.0 / 672,
-    currency="USD",
-    source="derived from DigitalOcean Basic Droplet list prices (s-2vcpu-2gb $18/mo, s-2vcpu-4gb $24/mo, 672 h/mo)",
-)
+DEFAULT_PROVIDER = "digitalocean"
+"""The provider whose node prices the default unit prices."""
+DEFAULT_SIZE = "s-2vcpu-2gb-amd"
+"""The node size whose price the default unit prices come from (seed 000's node pool)."""
+_CATALOG_KEYS = ("providers", "hours_per_month")
 
 
-def load_prices(path: str | Path) -> UnitPrices:
-    """Read a price catalog file (module docstring); every problem is reported with its location.
+def catalog_prices(path: str | Path | None = None) -> UnitPrices:
+    """Unit prices of a ``DEFAULT_SIZE`` node in kubelab's price catalog (with the file at ``path`` over it).
+
+    Raises:
+        SpecError: the catalog file is missing, not YAML/JSON or has wrong keys or values (with positions).
+    """
+    from kubelab.lab import load_prices as load_catalog
+    from kubelab.lab import unit_prices
+
+    catalog = load_catalog(path)
+    cpu, gib = unit_prices(catalog, DEFAULT_PROVIDER, DEFAULT_SIZE)
+    found = catalog.providers[DEFAULT_PROVIDER].size(DEFAULT_SIZE)
+    listed = f" ({found[1].source}, {found[1].date})" if found else ""
+    source = f"kubelab price catalog: {DEFAULT_PROVIDER} {DEFAULT_SIZE} list price{listed}, split the OpenCost way"
+    return UnitPrices(cpu, gib, "USD", source)
+
+
+def load_prices(path: str | Path | None = None) -> UnitPrices:
+    """Read a price file in either layout (module docstring); without one, the default unit prices.
+
+    Every problem is reported with its location.
 
     Raises:
         SpecError: missing file, not YAML/JSON, unknown keys, missing or non-positive prices.
     """
+    if path is None:
+        return catalog_prices()
     data, loc = _yamlfile.load(path)
+    if isinstance(data, dict) and any(key in data for key in _CATALOG_KEYS):
+        return catalog_prices(path)
     if not isinstance(data, dict):
         raise SpecError([loc.problem((), "expected a mapping with cpu_core_hour and memory_gib_hour")])
     allowed = ("cpu_core_hour", "memory_gib_hour", "currency", "source")

@@ -17,54 +17,50 @@ once, with its line and column.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from kubelab import _yamlfile
+from kubelab import _quantity, _yamlfile
+from kubelab._quantity import Quantity, QuantityError
 from kubelab.errors import Problem, SpecError
 from kubelab.recipe._hpa import Behavior, HPASpec, ScalingPolicy, ScalingRules
 
 __all__ = ["Recipe", "format_cpu", "format_memory", "load_recipe", "parse_cpu", "parse_memory", "parse_recipe"]
 
-_MEMORY_UNITS = {
-    "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
-}  # fmt: skip
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)([a-zA-Z]*)$")
-
 
 def parse_cpu(value: Any) -> float:
-    """``"500m"`` / ``"0.5"`` / ``0.5`` → 0.5 cores. Raises ValueError with what is wrong."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a CPU quantity")
-    if isinstance(value, int | float):
-        number = float(value)
-    else:
-        m = _QUANTITY.match(str(value).strip())
-        if not m or m.group(2) not in ("", "m"):
-            raise ValueError(f"{value!r} is not a CPU quantity (e.g. 500m, 0.5, 2)")
-        number = float(m.group(1)) / (1000 if m.group(2) == "m" else 1)
-    if number <= 0:
-        raise ValueError(f"{value!r} must be more than 0")
-    return number
+    """``"500m"`` / ``"0.5"`` / ``0.5`` → 0.5 cores; a pod CPU quantity above 0 (``_quantity.parse_cpu``).
+
+    Raises:
+        QuantityError: a ``ValueError`` saying what is wrong, with a hint where there is one.
+    """
+    return _positive(value, float(_parse(_quantity.parse_cpu, value, "a CPU quantity (e.g. 500m, 0.5, 2)").value))
 
 
 def parse_memory(value: Any) -> float:
-    """``"2Gi"`` / ``"512Mi"`` / bytes → MiB. Raises ValueError with what is wrong."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a memory quantity")
-    if isinstance(value, int | float):
-        number, unit = float(value), ""
-    else:
-        m = _QUANTITY.match(str(value).strip())
-        if not m or m.group(2) not in _MEMORY_UNITS:
-            raise ValueError(f"{value!r} is not a memory quantity (e.g. 512Mi, 2Gi)")
-        number, unit = float(m.group(1)), m.group(2)
-    mib = number * _MEMORY_UNITS[unit] / 2**20
-    if mib <= 0:
-        raise ValueError(f"{value!r} must be more than 0")
-    return mib
+    """``"2Gi"`` / ``"512Mi"`` / bytes → MiB; a pod memory quantity above 0 (``_quantity.parse_memory``).
+
+    Raises:
+        QuantityError: a ``ValueError`` saying what is wrong, with a hint where there is one.
+    """
+    q = _parse(_quantity.parse_memory, value, "a memory quantity (e.g. 512Mi, 2Gi)")
+    return _positive(value, float(q.value / 2**20))
+
+
+def _parse(parse: Callable[[Any], Quantity], value: Any, expected: str) -> Quantity:
+    try:
+        _quantity.parse_quantity(value)
+    except QuantityError as exc:  # not a quantity at all: say which kind was expected
+        raise QuantityError(f"{value!r} is not {expected}", exc.hint) from None
+    return parse(value)  # a quantity, but not a valid pod CPU or memory (finer than 1m, a fraction of a byte)
+
+
+def _positive(value: Any, number: float) -> float:
+    if number <= 0:
+        raise QuantityError(f"{value!r} must be more than 0")
+    return number
 
 
 def format_cpu(cores: float) -> str:
@@ -231,8 +227,8 @@ def parse_recipe(data: Any, loc: _yamlfile.Locator) -> Recipe:
                 continue
             try:
                 values[f"{group}.{key}"] = parse(g[key])
-            except ValueError as exc:
-                r.fail(path, str(exc))
+            except QuantityError as exc:
+                r.fail(path, str(exc), exc.hint)
     cpu_req = values.get("requests.cpu", 1.0)
     mem_req = values.get("requests.memory", 1.0)
     cpu_lim = values.get("limits.cpu", cpu_req)
