@@ -9,6 +9,7 @@ KubelabError
 ├── DatasetError           a dataset that cannot be found, read or parsed
 ├── MissingDependency      an optional extra is not installed; says which `pip install` fixes it
 ├── StudyError             a study that does not exist, or exists with a different spec
+├── ModelError             a model file that is missing, corrupt, unsafe or of an unknown format
 ├── BackendError           a store or broker failed
 │   └── TransientError     a lost connection or busy server: retried with backoff by callers
 └── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
@@ -24,6 +25,7 @@ __all__ = [
     "DatasetError",
     "KubelabError",
     "MissingDependency",
+    "ModelError",
     "Problem",
     "SpecError",
     "StudyError",
@@ -82,6 +84,10 @@ class MissingDependency(KubelabError):
 
 class StudyError(KubelabError):
     """A study that does not exist, or that exists with a different spec."""
+
+
+class ModelError(KubelabError):
+    """A model file that is missing, corrupt, unsafe to load (pickle) or of an unknown format."""
 
 
 class BackendError(KubelabError):
