@@ -141,6 +141,8 @@ def test_predict_client_errors(live: LiveServer, body: str, status: int, message
      "id: expected a string"),
     ({"inputs": [{"name": "f0", "shape": [1], "datatype": "FP32", "data": [1]},
                  {"name": "nope", "shape": [1], "datatype": "FP32", "data": [1]}]}, "one input per feature"),
+    ({"inputs": [{"name": n, "shape": [0], "datatype": "FP32", "data": []} for n in NAMES]},
+     "per-feature inputs must each have shape [N] or [N, 1], with the same N > 0"),
 ])
 def test_v2_client_errors(live: LiveServer, body: dict[str, object], message: str) -> None:
     status, payload = live.client.json("POST", "/v2/models/reg/infer", json.dumps(body))

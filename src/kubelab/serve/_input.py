@@ -188,8 +188,8 @@ def parse_v2(body: bytes, schema: Schema) -> tuple[npt.NDArray[Any], str | None]
     if not names or sorted(n for n in given if n) != sorted(names):
         raise ClientError(422, f"{len(inputs)} inputs: send one input of shape [N, F], or one input per feature "
                                f"named after it ({', '.join(names) if names else 'this model has no feature names'})")
-    columns = dict(zip(given, (a.reshape(len(a), -1) if a.ndim else a.reshape(1, 1) for _, _, a in inputs),
-                       strict=True))
-    if any(c.shape[1] != 1 for c in columns.values()) or len({len(c) for c in columns.values()}) != 1:
-        raise ClientError(422, "per-feature inputs must each have shape [N] or [N, 1], with the same N")
+    if any(a.ndim not in (1, 2) or a.size == 0 or a.size != a.shape[0] for _, _, a in inputs) or \
+            len({a.shape[0] for _, _, a in inputs}) != 1:
+        raise ClientError(422, "per-feature inputs must each have shape [N] or [N, 1], with the same N > 0")
+    columns = dict(zip(given, (a.reshape(-1, 1) for _, _, a in inputs), strict=True))
     return schema.check(np.hstack([columns[n] for n in names]), "inputs"), request_id
