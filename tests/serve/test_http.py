@@ -161,8 +161,10 @@ def test_unknown_path_404_and_wrong_method_405(live: LiveServer) -> None:
     assert status == 404 and "no endpoint /nope" in payload["error"]
     status, headers, body = live.client.request("GET", "/predict")
     assert status == 405 and headers["allow"] == "POST" and "/predict does not take GET" in body.decode()
-    status, payload = live.client.json("GET", "/v2/models/reg/infer")
-    assert status == 405 and "takes POST" in payload["error"]
+    status, headers, body = live.client.request("PUT", "/healthz")
+    assert status == 405 and headers["allow"] == "GET" and "/healthz does not take PUT" in body.decode()
+    status, headers, body = live.client.request("GET", "/v2/models/reg/infer")
+    assert status == 405 and headers["allow"] == "POST" and "takes POST, not GET" in body.decode()
 
 
 def test_payload_over_the_limit_is_413(live: LiveServer) -> None:

@@ -136,3 +136,14 @@ def test_metadata_round_trip_and_errors(tmp_path: Path) -> None:
     metadata_path(model).write_text("{oops")
     with pytest.raises(ModelError, match=r"m\.meta\.json: not valid JSON"):
         read_metadata(model)
+
+
+
+def test_public_names_match_all() -> None:
+    import types
+
+    import kubelab.serve
+
+    public = {n for n, v in vars(kubelab.serve).items()
+              if not n.startswith("_") and n != "annotations" and not isinstance(v, types.ModuleType)}
+    assert public == set(kubelab.serve.__all__)

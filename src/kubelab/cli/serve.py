@@ -31,8 +31,6 @@ Examples:
               help="Largest request body; bigger ones get 413.")
 @click.option("--token", envvar="KUBELAB_SERVE_TOKEN", metavar="SECRET",
               help="Require 'Authorization: Bearer SECRET' on all but the health checks [env KUBELAB_SERVE_TOKEN].")
-@click.option("--predict-thread/--predict-inline", default=True, show_default=True,
-              help="Predict in a helper thread, or in the event loop (less overhead when pinned to one core).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads of each predict call.")
 @click.option("--allow-pickle", is_flag=True,
@@ -40,7 +38,7 @@ Examples:
 @click.option("--trust", "trusted", multiple=True, metavar="TYPE",
               help="A type a .skops file may hold beyond what skops trusts (repeatable).")
 def serve(model: str, name: str | None, host: str, port: int, workers: int, max_batch: int, max_wait_ms: float,
-          max_queue: int, max_body_bytes: int, token: str | None, predict_thread: bool, threads: int,
+          max_queue: int, max_body_bytes: int, token: str | None, threads: int,
           allow_pickle: bool, trusted: tuple[str, ...]) -> None:
     """Serve MODEL (.json/.ubj XGBoost, .txt LightGBM, .cbm CatBoost, .onnx, .skops scikit-learn) over HTTP.
 
@@ -66,8 +64,7 @@ def serve(model: str, name: str | None, host: str, port: int, workers: int, max_
     )
 
     options = ServeOptions(name=model_name(model, name), max_batch=max_batch, max_wait_s=max_wait_ms / 1000,
-                           max_queue=max_queue, max_body_bytes=max_body_bytes, token=token,
-                           predict_thread=predict_thread)
+                           max_queue=max_queue, max_body_bytes=max_body_bytes, token=token)
     config = ServerConfig(model=model, options=options, host=host, port=port, workers=workers,
                           allow_pickle=allow_pickle, trusted=trusted, threads=threads)
     if allow_pickle and Path(model).suffix.lower() in PICKLE_SUFFIXES:

@@ -43,7 +43,6 @@ class ServeOptions:
     max_body_bytes: int = 1 << 20
     token: str | None = None
     warmup: int = 20
-    predict_thread: bool = True  # predict in a helper thread (False: in the event loop, see _batcher.py)
 
 
 def _dumps(data: Any) -> bytes:
@@ -140,7 +139,7 @@ class ServeApp:
         """Start the batcher and predict the sample row a few times, then report ready."""
         o = self.options
         self.batcher = Batcher(self.model, self.metrics, max_batch=o.max_batch, max_wait_s=o.max_wait_s,
-                               max_queue=o.max_queue, in_thread=o.predict_thread)
+                               max_queue=o.max_queue)
         self.batcher.start()
         _on_stop_signal(self.batcher.hurry)
         if self.sample is not None:
@@ -174,10 +173,7 @@ class ServeApp:
             status, body, ctype = await handler(scope, receive)
         except ClientError as exc:
             status, body, ctype = exc.status, _dumps({"error": exc.message}), _JSON
-            if status == 405:
-                headers.append((b"allow", b"POST" if method == "GET" else b"GET"))
-            elif status == 401:
-                headers.append((b"www-authenticate", b"Bearer"))
+            headers.extend(exc.headers)
         except Overloaded:
             status, ctype = 503, _JSON
             body = _dumps({"error": f"overloaded: {self.options.max_queue} requests are queued; retry shortly"})
@@ -204,10 +200,11 @@ class ServeApp:
                     raise ClientError(404, f"no model named '{parts[3]}'; this server serves "
                                            f"'{self.options.name}'")
                 if method != want:
-                    raise ClientError(405, f"{path} takes {want}, not {method}")
+                    raise ClientError(405, f"{path} takes {want}, not {method}", ((b"allow", want.encode()),))
                 return {"": self._v2_model, "ready": self._v2_model_ready, "infer": self._v2_infer}[tail], endpoint
-        if any(p == path for _, p in self._routes):
-            raise ClientError(405, f"{path} does not take {method}")
+        allowed = sorted(m for m, p in self._routes if p == path)
+        if allowed:
+            raise ClientError(405, f"{path} does not take {method}", ((b"allow", ", ".join(allowed).encode()),))
         raise ClientError(404, f"no endpoint {path}; see GET / or the docs: /predict, /test, /healthz, /readyz, "
                                "/metrics, /v2/models/{name}/infer")
 
@@ -219,7 +216,8 @@ class ServeApp:
                 if scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token):
                     return
                 break
-        raise ClientError(401, "missing or wrong token; send the header 'Authorization: Bearer <token>'")
+        raise ClientError(401, "missing or wrong token; send the header 'Authorization: Bearer <token>'",
+                          ((b"www-authenticate", b"Bearer"),))
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.options.max_body_bytes

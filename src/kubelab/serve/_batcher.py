@@ -8,8 +8,9 @@ that long for company. More than ``max_queue`` requests waiting → ``Overloaded
 with ``Retry-After``) instead of a queue, and a latency, that grows without bound.
 
 ``predict`` runs in one helper thread so the event loop keeps reading requests while the model works
-(XGBoost, LightGBM and onnxruntime release the GIL while they predict); with ``in_thread=False`` it runs in
-the event loop itself, which saves the hand-over when the server has a single core anyway.
+(XGBoost, LightGBM and onnxruntime release the GIL while they predict). Calling it in the event loop instead
+measured worse even on one core (871 vs 1,931 requests/s at 4 connections, docs/benchmarks.md): the loop
+stalls for the whole predict and batches form later.
 """
 
 from __future__ import annotations
@@ -37,13 +38,12 @@ class Batcher:
     """Queue of pending predictions served by one collector task; see the module docstring."""
 
     def __init__(self, model: Model, metrics: Metrics, *, max_batch: int = 64, max_wait_s: float = 0.0,
-                 max_queue: int = 256, in_thread: bool = True) -> None:
+                 max_queue: int = 256) -> None:
         self.model = model
         self.metrics = metrics
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self.max_queue = max_queue
-        self.in_thread = in_thread
         self._pending: deque[tuple[npt.NDArray[Any], asyncio.Future[Any]]] = deque()
         self._rows = 0
         self._wake = asyncio.Event()
@@ -131,10 +131,7 @@ class Batcher:
             x = live[0][0] if len(live) == 1 else np.concatenate([rows for rows, _ in live])
             start = time.perf_counter()
             try:
-                if self.in_thread:
-                    out = await loop.run_in_executor(self._pool, self.model.predict, x)
-                else:
-                    out = self.model.predict(x)
+                out = await loop.run_in_executor(self._pool, self.model.predict, x)
             except Exception as exc:  # noqa: BLE001 - the model's failure goes to each waiting request
                 for _, fut in live:
                     if not fut.done():
