@@ -1,13 +1,13 @@
 """Load a model file by its format into one small interface: ``predict(rows) -> values``.
 
-| suffix                | format               | loaded with                                   |
-|-----------------------|----------------------|-----------------------------------------------|
-| ``.json``, ``.ubj``   | XGBoost              | ``xgboost.Booster`` (``inplace_predict``)     |
-| ``.txt``              | LightGBM             | ``lightgbm.Booster``                          |
-| ``.cbm``              | CatBoost             | ``catboost.CatBoost``                         |
-| ``.onnx``             | ONNX                 | ``onnxruntime.InferenceSession``              |
-| ``.skops``            | scikit-learn         | ``skops.io.load`` (only trusted types)        |
-| ``.pkl``, ``.pickle``, ``.joblib`` | scikit-learn | ``joblib.load``, only with ``allow_pickle`` |
+| suffix                             | format       | loaded with                                         |
+|------------------------------------|--------------|-----------------------------------------------------|
+| ``.json``, ``.ubj``                | XGBoost      | ``xgboost.Booster`` (``_trees.py`` for ≤ 32 rows)   |
+| ``.txt``                           | LightGBM     | ``lightgbm.Booster``                                |
+| ``.cbm``                           | CatBoost     | ``catboost.CatBoost``                               |
+| ``.onnx``                          | ONNX         | ``onnxruntime.InferenceSession``                    |
+| ``.skops``                         | scikit-learn | ``skops.io.load`` (only trusted types)              |
+| ``.pkl``, ``.pickle``, ``.joblib`` | scikit-learn | ``joblib.load``, only with ``allow_pickle``         |
 
 Every failure to load is a ``ModelError`` that names the file and says what to do. Each model predicts with
 ``threads`` threads (default 1: a server scales by workers, and a single row gains nothing from more).
@@ -15,6 +15,7 @@ Every failure to load is a ``ModelError`` that names the file and says what to d
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "PICKLE_SUFFIXES", "Model", "load_model"]
 
+log = logging.getLogger(__name__)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 FORMATS: dict[str, str] = {".json": "xgboost", ".ubj": "xgboost", ".txt": "lightgbm", ".cbm": "catboost",
                            ".onnx": "onnx", ".skops": "sklearn", **dict.fromkeys(PICKLE_SUFFIXES, "sklearn")}
@@ -100,8 +102,37 @@ def _xgboost(p: Path, threads: int, _: tuple[str, ...]) -> Model:
     xgb = require("xgboost", "xgboost")
     booster = xgb.Booster(model_file=str(p))
     booster.set_param({"nthread": threads})
-    return Model(p, "xgboost", int(booster.num_features()), _columns(booster.feature_names), "float32",
-                 booster.inplace_predict)
+    predict = booster.inplace_predict
+    small = _small_batch_evaluator(booster)
+    if small is not None:
+        from kubelab.serve._trees import SMALL_BATCH
+
+        def predict(x: npt.NDArray[Any]) -> Any:
+            return small.predict(x) if len(x) <= SMALL_BATCH else booster.inplace_predict(x)
+
+    return Model(p, "xgboost", int(booster.num_features()), _columns(booster.feature_names), "float32", predict)
+
+
+def _small_batch_evaluator(booster: Any) -> Any:
+    """The numpy evaluator of ``_trees.py`` when it reproduces ``booster`` on probe rows, else None."""
+    import numpy as np
+
+    from kubelab.serve._trees import TreeEnsemble, probe_rows
+
+    try:
+        ensemble = TreeEnsemble.from_booster(booster)
+        if ensemble is None:
+            return None
+        rows = probe_rows(ensemble)
+        expected, got = np.asarray(booster.inplace_predict(rows)), ensemble.predict(rows)
+    except Exception:  # noqa: BLE001 - an unforeseen model layout: XGBoost's own predict serves it
+        log.debug("numpy evaluator not used", exc_info=True)
+        return None
+    scale = max(1.0, float(np.abs(expected).max()))
+    if expected.shape != got.shape or not np.allclose(got, expected, rtol=1e-5, atol=1e-5 * scale):
+        log.info("numpy evaluator differs from XGBoost on probe rows; using XGBoost's predict only")
+        return None
+    return ensemble
 
 
 def _lightgbm(p: Path, threads: int, _: tuple[str, ...]) -> Model:
