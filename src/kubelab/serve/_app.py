@@ -75,7 +75,8 @@ def _on_stop_signal(callback: Callable[[], None]) -> None:
         previous = signal.getsignal(sig)
 
         def handler(signum: int, frame: Any, previous: Any = previous) -> None:
-            loop.call_soon_threadsafe(callback)
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(callback)
             if callable(previous):
                 previous(signum, frame)
 
@@ -83,7 +84,7 @@ def _on_stop_signal(callback: Callable[[], None]) -> None:
 
 
 class ServeApp:
-    """The model server as an ASGI callable; construct it with a loaded model (see ``kubelab.serve.serve``)."""
+    """The model server as an ASGI callable, built from a loaded model (``kubelab.serve.build_app`` does it)."""
 
     def __init__(self, model: Model, meta: Metadata | None, options: ServeOptions,
                  metrics: Metrics | None = None) -> None:
