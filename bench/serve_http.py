@@ -142,6 +142,12 @@ def _ms(text: str) -> float:
     return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}[found.group(2)]
 
 
+def _percentile(out: str, q: int) -> float:
+    """A "Latency Distribution" line of wrk's output (anchored: "+/- Stdev" cells end in % too); inf if none."""
+    found = re.search(rf"^\s+{q}%\s+(\S+)\s*$", out, re.M)
+    return _ms(found.group(1)) if found else math.inf
+
+
 def wrk(url: str, body: str, connections: int, seconds: int, tmp: Path,
         pause_ms: float = 0) -> tuple[float, float, float]:
     """Requests per second, p50 and p99 in ms (inf when some requests timed out).
@@ -156,8 +162,7 @@ def wrk(url: str, body: str, connections: int, seconds: int, tmp: Path,
     out = subprocess.run([*NICE, "taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
                           "-s", str(script), url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50, p99 = _percentile(out, 50), _percentile(out, 99)
     timeouts = re.search(r"timeout (\d+)", out)
     if timeouts and int(timeouts.group(1)):  # requests wrk gave up on (2 s) are not in its percentiles
         p99 = math.inf
