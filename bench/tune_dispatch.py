@@ -29,7 +29,7 @@ from joblib import Parallel, delayed
 def noop(x):
     return 0.0
 t = time.perf_counter()
-out = Parallel(n_jobs=2, backend="loky")(delayed(noop)(i) for i in range({n}))
+out = Parallel(n_jobs=2, backend="loky", batch_size={batch})(delayed(noop)(i) for i in range({n}))
 assert len(out) == {n}
 print(json.dumps(time.perf_counter() - t))
 """
@@ -61,10 +61,13 @@ def main() -> None:
     args = ap.parse_args()
     n = args.trials
     results: dict[str, list[float]] = {"kubelab (SQLite, 2 workers)": [], "joblib loky (n_jobs=2)": [],
+                                       "joblib loky (n_jobs=2, batch_size=1)": [],
                                        "optuna (SQLite, 2 processes)": []}
     for _ in range(args.runs):  # interleaved, so load changes hit every tool alike
         results["kubelab (SQLite, 2 workers)"].append(in_fresh_python(KUBELAB.format(n=n)) / n * 1e3)
-        results["joblib loky (n_jobs=2)"].append(in_fresh_python(JOBLIB.format(n=n)) / n * 1e3)
+        results["joblib loky (n_jobs=2)"].append(in_fresh_python(JOBLIB.format(n=n, batch="'auto'")) / n * 1e3)
+        # one call per message, as kubelab sends one trial per message (joblib batches many by default)
+        results["joblib loky (n_jobs=2, batch_size=1)"].append(in_fresh_python(JOBLIB.format(n=n, batch=1)) / n * 1e3)
         no = args.optuna_trials
         code = "import sys; sys.argv=['x']\n" + OPTUNA.format(n=no).replace('if __name__ == "__main__":', "if True:")
         results["optuna (SQLite, 2 processes)"].append(in_fresh_python(code) / no * 1e3)

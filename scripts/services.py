@@ -54,7 +54,10 @@ def ensure_rabbitmq() -> str | None:
 
 
 # command-line tools the tests run for real, and the Debian package that provides each
-TOOLS: dict[str, str] = {}
+TOOLS: dict[str, str] = {
+    "siege": "siege",  # loadtest: tests/load/test_siege.py
+    "wrk": "wrk",  # loadtest: bench/loadtest_rate.py
+}
 
 
 def ensure_tools() -> str | None:

@@ -2,4 +2,4 @@
 
 from kubelab.cli import main
 
-main()
+raise SystemExit(main())

@@ -10,23 +10,34 @@ KubelabError
 ├── MissingDependency      an optional extra is not installed; says which `pip install` fixes it
 ├── StudyError             a study that does not exist, or exists with a different spec
 ├── ModelError             a model file that is missing, corrupt, unsafe or of an unknown format
+├── LoadTestError          a load test that cannot run: bad URL, flag, profile or body file
+├── RecipeError            a model server that cannot be profiled, a load that cannot be simulated
 ├── BackendError           a store or broker failed
 │   └── TransientError     a lost connection or busy server: retried with backoff by callers
-└── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
+├── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
+├── ClusterError           a kubeconfig, context or Kubernetes API call that failed; says what to do
+│   └── ApplyFailed        an apply whose objects were refused or did not roll out: every diagnosis
+└── MonitorError           a process, port or pod selection that cannot be monitored
 ```
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ApplyFailed",
     "BackendError",
+    "ClusterError",
     "DatasetError",
     "KubelabError",
+    "LoadTestError",
     "MissingDependency",
     "ModelError",
+    "MonitorError",
     "Problem",
+    "RecipeError",
     "SpecError",
     "StudyError",
     "TransientError",
@@ -90,6 +101,14 @@ class ModelError(KubelabError):
     """A model file that is missing, corrupt, unsafe to load (pickle) or of an unknown format."""
 
 
+class LoadTestError(KubelabError):
+    """A load test that cannot run: a bad URL, flag, profile or body file."""
+
+
+class RecipeError(KubelabError):
+    """A model server that cannot be profiled, or a load profile that cannot be simulated."""
+
+
 class BackendError(KubelabError):
     """A store or broker failed in a way retrying will not fix."""
 
@@ -100,3 +119,28 @@ class TransientError(BackendError):
 
 class TrialFailed(KubelabError):
     """A trial's objective raised, or its process died more often than allowed."""
+
+
+class ClusterError(KubelabError):
+    """A kubeconfig, context or Kubernetes API call that failed; the message says what to do.
+
+    ``code`` and ``reason`` are the API's HTTP status and Status reason (``Conflict``, ``NotFound``) when the
+    API answered, else None.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(message)
+
+
+class ApplyFailed(ClusterError):
+    """An apply whose objects were refused or did not roll out; ``diagnoses`` holds every finding."""
+
+    def __init__(self, message: str, diagnoses: Sequence[object] | None = None) -> None:
+        self.diagnoses = list(diagnoses or [])
+        super().__init__(message)
+
+
+class MonitorError(KubelabError):
+    """A process, port, command or pod selection that cannot be monitored."""

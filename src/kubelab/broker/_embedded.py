@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Sequence
 
@@ -40,13 +41,14 @@ class EmbeddedBroker(Broker):
     """Leases chunks from the store's table; ``study_id`` limits it to one study."""
 
     def __init__(self, store: Store, owner: str, *, lease_s: float = 30.0, study_id: int | None = None,
-                 poll_s: float = 0.05) -> None:
+                 poll_s: float = 0.05, cancel: threading.Event | None = None) -> None:
         self.url = f"embedded+{store.url}"
         self.store = store
         self.owner = owner
         self.lease_s = lease_s
         self.study_id = study_id
         self.poll_s = poll_s
+        self.cancel = cancel or threading.Event()  # set: ``get`` stops waiting at once
         self._renewed = 0.0
 
     def publish(self, chunks: Sequence[Chunk]) -> None:
@@ -65,9 +67,8 @@ class EmbeddedBroker(Broker):
                 self._renewed = time.monotonic()
                 return chunk
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self.cancel.wait(min(self.poll_s, remaining)):
                 return None
-            time.sleep(min(self.poll_s, remaining))
 
     def heartbeat(self, chunk: Chunk) -> bool:
         now = time.monotonic()

@@ -11,7 +11,6 @@ import importlib.util
 import logging
 import os
 import sys
-from typing import Any
 
 import click
 
@@ -75,12 +74,13 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Entry point of the ``kubelab`` console script."""
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kubelab`` console script; returns the exit code (``ctx.exit(n)`` gives ``n``)."""
     from kubelab.errors import KubelabError
 
     try:
-        return cli.main(args=argv, prog_name="kubelab", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="kubelab", standalone_mode=False)
+        return result if isinstance(result, int) and not isinstance(result, bool) else 0
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

@@ -58,6 +58,14 @@ def _child(conn: Any, threads: int) -> None:  # pragma: no cover - runs in the c
     _die_with_parent()
     for name in _THREAD_ENV:
         os.environ[name] = str(threads)
+    # import what every trial needs while the parent is still enqueuing: off the first trial's critical path
+    from threadpoolctl import threadpool_limits
+
+    from kubelab.datasets import Dataset
+    from kubelab.tune._objective import evaluate
+    from kubelab.tune._spec import parse_stored
+
+    conn.send(("ready", os.getpid(), {}, 0.0))
     studies: dict[str, tuple[Any, Any]] = {}
     limiter = None
     while True:
@@ -71,18 +79,11 @@ def _child(conn: Any, threads: int) -> None:  # pragma: no cover - runs in the c
         start = time.perf_counter()
         try:
             if limiter is None:
-                from threadpoolctl import threadpool_limits
-
                 limiter = threadpool_limits(threads)
             if task.digest not in studies:
-                from kubelab.datasets import Dataset
-                from kubelab.tune._spec import parse_stored
-
                 spec = parse_stored(task.spec_json)
                 studies[task.digest] = (spec, Dataset(spec.dataset))
             spec, dataset = studies[task.digest]
-            from kubelab.tune._objective import evaluate
-
             value, extra = evaluate(spec, dataset, task.model, task.params, threads)
             reply: tuple[Any, ...] = ("done", value, extra, time.perf_counter() - start)
         except BaseException as exc:  # noqa: BLE001 - every failure of user code is a result
@@ -111,6 +112,7 @@ class Executor:
         self._proc: Any = None
         self._conn: Any = None
         self._send: Any = None
+        self._booted = False
 
     def _start(self) -> None:
         """Start the child as ``python -c`` (never re-importing the caller's main module, unlike spawn), with
@@ -125,7 +127,9 @@ class Executor:
                "KUBELAB_EXECUTOR_FDS": f"{to_child_r},{from_child_w}", "KUBELAB_EXECUTOR_PATH": json.dumps(sys.path)}
         self._proc = subprocess.Popen(
             [sys.executable, "-c", "from kubelab.tune._executor import main; main()"],
-            pass_fds=(to_child_r, from_child_w), env=env, stdin=subprocess.DEVNULL)
+            pass_fds=(to_child_r, from_child_w), env=env, stdin=subprocess.DEVNULL,
+            process_group=0)  # a terminal's Ctrl-C goes to the parent alone, which decides what it means
+        self._booted = False
         os.close(to_child_r)
         os.close(from_child_w)
         self._send = Connection(to_child_w, readable=False)
@@ -142,28 +146,39 @@ class Executor:
 
     def run(self, task: Task, *, timeout: float | None = None, memory_limit_mb: int | None = None,
             tick: Callable[[], bool] | None = None, tick_every: float = 1.0) -> Outcome:
-        """Run one task. ``tick`` is called about every ``tick_every`` s while it runs; False interrupts it."""
+        """Run one task. ``tick`` is called about every ``tick_every`` s while it runs; False interrupts it.
+        ``timeout`` and the memory limit apply to the task itself, from the moment a booted child has it:
+        a slow boot on a loaded machine is not the trial's fault."""
         self.start()
+        if not self._booted:
+            booted = self._receive(time.monotonic(), None, None, tick, tick_every)
+            if isinstance(booted, Outcome):
+                return booted
+            self._booted = True
         start = time.monotonic()
         try:
             self._send.send(task)
         except (BrokenPipeError, OSError):
             return self._crashed(start)
-        limit = memory_limit_mb or self.memory_limit_mb
+        reply = self._receive(start, timeout, memory_limit_mb or self.memory_limit_mb, tick, tick_every)
+        if isinstance(reply, Outcome):
+            return reply
+        kind, value, extra, duration = reply
+        if kind == "done":
+            return Outcome("done", float(value), extra, duration_s=duration)
+        return Outcome("error", None, extra, message=value, duration_s=duration)
+
+    def _receive(self, start: float, timeout: float | None, limit: int | None, tick: Callable[[], bool] | None,
+                 tick_every: float) -> tuple[Any, ...] | Outcome:
+        """The child's next message, or the Outcome of its death, timeout, memory blow-up or interruption."""
         last_tick = start
         while True:
             try:
-                ready = self._conn.poll(0.1 if tick or limit or timeout else 1.0)
+                if self._conn.poll(0.1 if tick or limit or timeout else 1.0):
+                    message: tuple[Any, ...] = self._conn.recv()
+                    return message
             except (EOFError, OSError):
                 return self._crashed(start)
-            if ready:
-                try:
-                    kind, value, extra, duration = self._conn.recv()
-                except (EOFError, OSError):
-                    return self._crashed(start)
-                if kind == "done":
-                    return Outcome("done", float(value), extra, duration_s=duration)
-                return Outcome("error", None, extra, message=value, duration_s=duration)
             now = time.monotonic()
             if self._proc.poll() is not None:
                 return self._crashed(start)
@@ -211,6 +226,7 @@ class Executor:
             if conn is not None:
                 conn.close()
         self._proc = self._send = self._conn = None
+        self._booted = False
 
     def kill(self) -> None:
         if self._proc is not None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubelab.broker import Broker, EmbeddedBroker, expire_dead_local_owners, owner_id
 from kubelab.store import Chunk, Store, Study, TrialRow
@@ -109,64 +112,33 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
               on_progress: Callable[[Progress], None] | None = None, top: int = 10,
               stop: Stop | None = None) -> RunResult:
     """Run a study to completion (or until stopped). ``workers=0`` with a ``broker`` only enqueues and
-    follows progress while remote workers do the work; ``wait=False`` returns right after enqueuing."""
+    follows progress while remote workers do the work; ``wait=False`` returns right after enqueuing.
+
+    Called from the main thread, Ctrl-C (SIGINT) stops the run cleanly: the trials in hand are killed and
+    given back (pending, their attempt not counted), and the result says ``interrupted``."""
     started = time.monotonic()
     n_workers = default_workers() if workers is None else workers
     study, _created = create_or_resume(store, spec)
     stop = stop or Stop()
-    coord_broker = broker or EmbeddedBroker(store, owner_id("coordinator"), study_id=study.id)
-    driver: _TPEDriver | None = None
-    if spec.search.method == "tpe":
-        driver = _TPEDriver(store, study, spec, coord_broker, in_flight=max(2 * n_workers, 2))
-        driver.step()
-    else:
-        new = enqueue_all(store, study, spec, chunk_size)
-        if new:
-            coord_broker.publish(new)
-    expire_dead_local_owners(store)
-    total = planned_total(spec)
-    if not wait:
-        return RunResult(study, store.counts(study.id), elapsed_s=time.monotonic() - started)
-
+    woke = threading.Event()
     slots: list[Slot] = []
     threads: list[threading.Thread] = []
-    if n_workers > 0:
-        cpu = default_workers()
-        per_trial = max(1, cpu // n_workers)
-        memory = spec.memory_limit_mb or _default_memory_mb(n_workers)
-        cache = StudyCache(store)
-        woke = threading.Event()
-        for i in range(n_workers):
-            slot_broker = EmbeddedBroker(store, owner_id(i), study_id=study.id) if broker is None else broker
-            slot = Slot(store, slot_broker, cache, name=owner_id(i), threads=per_trial, memory_limit_mb=memory,
-                        stop=stop, on_chunk=woke.set)
-            slots.append(slot)
-            t = threading.Thread(target=slot.run, name=f"kubelab-slot-{i}", daemon=True)
-            t.start()
-            threads.append(t)
-
-    interrupted = False
+    if wait and n_workers > 0:  # start the workers first: their processes boot while the trials are enqueued
+        slots, threads = _start_slots(spec, store, study, broker, n_workers, stop, woke)
+    total = planned_total(spec)
     try:
-        while True:
-            counts = store.counts(study.id)
-            if on_progress is not None:
-                best = store.trials(study.id, top=1)
-                on_progress(Progress(spec.name, total, counts, best[0].value if best else None,
-                                     time.monotonic() - started))
-            if counts["done"] + counts["failed"] >= total:
-                break
-            if slots and not any(t.is_alive() for t in threads):
-                break  # every slot died: stop following rather than wait forever
-            if driver is not None:
+        with _interrupts(stop, woke) as interrupted:
+            driver = None
+            if spec.search.method == "tpe":  # TPE asks as results come in; the others are enqueued whole
+                driver = _TPEDriver(store, study, spec, _coordinator_broker(store, study, broker),
+                                    in_flight=max(2 * n_workers, 2))
                 driver.step()
-            if slots:
-                woke.wait(poll_s)  # a finished chunk wakes us at once
-                woke.clear()
             else:
-                time.sleep(poll_s)
-    except KeyboardInterrupt:
-        interrupted = True
-        stop.abort.set()
+                _enqueue(spec, store, study, broker, chunk_size)
+            expire_dead_local_owners(store)
+            if not wait:
+                return RunResult(study, store.counts(study.id), elapsed_s=time.monotonic() - started)
+            _follow(spec, store, study, total, slots, threads, stop, woke, poll_s, on_progress, started, driver)
     finally:
         stop.drain.set()
         for t in threads:
@@ -178,4 +150,92 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
 
         raise KubelabError(f"every worker stopped before the study finished: {errors[0]}; "
                            "run the same command again to resume")
-    return RunResult(study, counts, store.trials(study.id, top=top), interrupted, time.monotonic() - started)
+    return RunResult(study, counts, store.trials(study.id, top=top), bool(interrupted),
+                     time.monotonic() - started)
+
+
+def _coordinator_broker(store: Store, study: Study, broker: Broker | None) -> Broker:
+    return broker or EmbeddedBroker(store, owner_id("coordinator"), study_id=study.id)
+
+
+def _enqueue(spec: StudySpec, store: Store, study: Study, broker: Broker | None, chunk_size: int | None) -> None:
+    """Insert the trials of a grid or random study and publish the chunks no broker has yet."""
+    new = enqueue_all(store, study, spec, chunk_size)
+    if new:
+        _coordinator_broker(store, study, broker).publish(new)
+
+
+def _start_slots(spec: StudySpec, store: Store, study: Study, broker: Broker | None, n_workers: int, stop: Stop,
+                 woke: threading.Event) -> tuple[list[Slot], list[threading.Thread]]:
+    cpu = default_workers()
+    per_trial = max(1, cpu // n_workers)
+    memory = spec.memory_limit_mb or _default_memory_mb(n_workers)
+    cache = StudyCache(store)
+    slots, threads = [], []
+    for i in range(n_workers):
+        slot_broker = broker or EmbeddedBroker(store, owner_id(i), study_id=study.id, cancel=stop.drain)
+        slot = Slot(store, slot_broker, cache, name=owner_id(i), threads=per_trial, memory_limit_mb=memory,
+                    stop=stop, on_chunk=woke.set)
+        t = threading.Thread(target=slot.run, name=f"kubelab-slot-{i}", daemon=True)
+        t.start()
+        slots.append(slot)
+        threads.append(t)
+    return slots, threads
+
+
+def _follow(spec: StudySpec, store: Store, study: Study, total: int, slots: list[Slot],
+            threads: list[threading.Thread], stop: Stop, woke: threading.Event, poll_s: float,
+            on_progress: Callable[[Progress], None] | None, started: float, driver: _TPEDriver | None) -> None:
+    """Report progress and drive TPE until every trial is final, every slot died, or a stop was asked."""
+    while not stop.requested:
+        counts = store.counts(study.id)
+        if on_progress is not None:
+            best = store.trials(study.id, top=1)
+            on_progress(Progress(spec.name, total, counts, best[0].value if best else None,
+                                 time.monotonic() - started))
+        if counts["done"] + counts["failed"] >= total:
+            return
+        if slots and not any(t.is_alive() for t in threads):
+            return  # every slot died: stop following rather than wait forever
+        if driver is not None:
+            driver.step()
+        woke.wait(poll_s)  # a finished chunk (or Ctrl-C) wakes us at once
+        woke.clear()
+
+
+class _Interrupted:
+    """Truthy once Ctrl-C was pressed during the run."""
+
+    def __init__(self) -> None:
+        self.value = False
+
+    def __bool__(self) -> bool:
+        return self.value
+
+
+@contextmanager
+def _interrupts(stop: Stop, woke: threading.Event) -> Iterator[_Interrupted]:
+    """Turn Ctrl-C into a clean stop. In the main thread a SIGINT handler sets the stop flags, so no
+    KeyboardInterrupt can land in the middle of a store transaction; a second Ctrl-C raises at once.
+    Elsewhere (a notebook's worker thread) a KeyboardInterrupt is caught instead."""
+    flag = _Interrupted()
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGINT, previous)
+        flag.value = True
+        stop.abort.set()
+        woke.set()
+
+    previous: Any = None
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield flag
+    except KeyboardInterrupt:
+        flag.value = True
+        stop.abort.set()
+    finally:
+        if in_main and signal.getsignal(signal.SIGINT) is on_sigint:
+            signal.signal(signal.SIGINT, previous)
