@@ -9,6 +9,7 @@ KubelabError
 ├── DatasetError           a dataset that cannot be found, read or parsed
 ├── MissingDependency      an optional extra is not installed; says which `pip install` fixes it
 ├── StudyError             a study that does not exist, or exists with a different spec
+├── ModelError             a model file that is missing, corrupt, unsafe or of an unknown format
 ├── LoadTestError          a load test that cannot run: bad URL, flag, profile or body file
 ├── RecipeError            a model server that cannot be profiled, a load that cannot be simulated
 ├── BackendError           a store or broker failed
@@ -33,6 +34,7 @@ __all__ = [
     "KubelabError",
     "LoadTestError",
     "MissingDependency",
+    "ModelError",
     "MonitorError",
     "Problem",
     "RecipeError",
@@ -93,6 +95,10 @@ class MissingDependency(KubelabError):
 
 class StudyError(KubelabError):
     """A study that does not exist, or that exists with a different spec."""
+
+
+class ModelError(KubelabError):
+    """A model file that is missing, corrupt, unsafe to load (pickle) or of an unknown format."""
 
 
 class LoadTestError(KubelabError):

@@ -191,3 +191,26 @@ def delete(study: str, store: str | None, yes: bool) -> None:
     if not opened.delete_study(study):
         raise StudyError(f"no study named '{study}' in {opened.url}")
     click.echo(f"deleted {study}", err=True)
+
+
+@tune.command(epilog="""\b
+Examples:
+  kubelab tune export turbofan-small
+  kubelab tune export turbofan-small --out models/
+  kubelab tune export turbofan-small --out model.json && kubelab serve model.json""")
+@click.argument("study")
+@click.option("--out", metavar="PATH",
+              help="Model file, or a directory for STUDY.<suffix> [default: ./STUDY.<suffix>].")
+@_store_option
+@format_option("table", "json")
+def export(study: str, out: str | None, store: str | None, fmt: str) -> None:
+    """Refit the best trial of STUDY on the whole dataset and save it, with metadata, for `kubelab serve`."""
+    from kubelab.serve._export import export_best
+
+    done = export_best(study, out, store, on_progress=lambda line: click.echo(line, err=True))
+    if fmt == "json":
+        emit_json(done.as_dict())
+    else:
+        emit([done.as_dict()], ["model", "format", "study", "trial", "value", "rows", "metadata"], "table")
+    trust = " ".join(f"--trust {t}" for t in done.untrusted)
+    click.echo(f"serve it with: kubelab serve {done.model_path}" + (f" {trust}" if trust else ""), err=True)
