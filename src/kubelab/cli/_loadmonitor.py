@@ -27,9 +27,9 @@ def monitor_options(f: F) -> F:
     """``--monitor`` and its ``--monitor-*`` options, ``--kubeconfig`` and ``--context``."""
     options = [
         click.option("--monitor", "monitor", is_flag=True,
-                     help="Sample CPU, memory and replicas of the server during the test (kubelab monitor): the "
-                          "process on the URL's port when the URL is on this machine, else say which with "
-                          "--monitor-pid/-port/-selector (any --monitor-* option turns monitoring on)."),
+                     help="Also sample the server's CPU, memory and replicas (as kubelab monitor does): the "
+                          "process on the URL's port (a URL on this machine) unless --monitor-port, --monitor-pid "
+                          "or --monitor-selector says otherwise; any --monitor-* option implies --monitor."),
         click.option("--monitor-port", type=click.IntRange(1, 65535), metavar="PORT",
                      help="Monitor the local process listening on PORT, workers included."),
         click.option("--monitor-pid", "monitor_pids", type=click.IntRange(min=1), multiple=True, metavar="PID",

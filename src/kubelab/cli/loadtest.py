@@ -34,7 +34,7 @@ Examples:
   kubelab loadtest http://127.0.0.1:8000/test --profile course --time-scale 30 --log siege.log
   kubelab loadtest http://127.0.0.1:8000/test --profile step:100,200,400@20s --csv intervals.csv
   kubelab loadtest http://127.0.0.1:8000/ --rate 2000 -n 10000 --format json
-  kubelab loadtest http://127.0.0.1:8000/test -c 20 -t 1m --monitor --html report.html   # + CPU, memory
+  kubelab loadtest http://127.0.0.1:8000/test -c 20 -t 1m --monitor --html report.html  # + server CPU, memory
   kubelab loadtest http://10.0.0.5/predict -r 50 -t 5m --monitor-selector app=ml-app --monitor-out usage.csv""")
 @click.argument("url")
 @click.option("-c", "--concurrency", type=click.IntRange(min=1), default=None,
