@@ -97,6 +97,9 @@ def test_bad_monitor_arguments(cli: Cli, serve: Serve, free_port: int, tmp_path:
          f"error: kubeconfig {tmp_path / 'nope'} (from --kubeconfig) not found"),
     ]
     port = serve()
+    run = cli("loadtest", f"http://127.0.0.1:{port}/", "-n", "1", "--monitor", "--format", "json")
+    assert run.returncode == 0 and json.loads(run.stdout)["resources"]["samples"] == 0, run.stderr
+    assert "warning: no resource samples: the test took less than one --monitor-interval (1 s)" in run.stderr
     user.append((f"http://127.0.0.1:{port}/", ["--monitor", "--monitor-out", str(tmp_path / "no" / "u.csv")],
                  f"error: cannot write {tmp_path / 'no' / 'u.csv'}: No such file or directory"))
     for target, args, message in user:

@@ -168,6 +168,8 @@ def _run_monitored(test: Any, progress: _Progress, target: Any, interval: float)
             samples = mon.rows
         finally:
             target.close()
+    if not samples:
+        warn(f"no resource samples: the test took less than one --monitor-interval ({interval:g} s)")
     return result, samples, origin - result.started_at
 
 
