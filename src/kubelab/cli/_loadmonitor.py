@@ -8,13 +8,16 @@ is on this machine) and condenses the samples into the summary's ``resources`` b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubelab.cli._kube import kube_options
 from kubelab.cli._output import F
 from kubelab.cli.monitor import Duration
+
+if TYPE_CHECKING:
+    from kubelab.monitor import Sample, Target
 
 __all__ = ["RESOURCE_UNITS", "monitor_options", "monitor_target", "resources_block"]
 
@@ -51,7 +54,7 @@ def monitor_options(f: F) -> F:
 
 def monitor_target(url: str, *, monitor: bool, port: int | None, pids: Sequence[int], selector: str | None,
                    namespace: str | None, kubeconfig: str | None, kube_context: str | None, interval: float | None,
-                   out: str | None) -> Any:
+                   out: str | None) -> Target | None:
     """The ``kubelab.monitor`` target the options name, or None when none asks for monitoring.
 
     Raises:
@@ -99,7 +102,7 @@ def _loopback_port(url: str) -> int:
         raise click.UsageError(f"--monitor: {url!r} has no valid port; give --monitor-port") from None
 
 
-def resources_block(target: Any, interval: float, samples: Sequence[Any]) -> dict[str, Any]:
+def resources_block(target: Target, interval: float, samples: Sequence[Sample]) -> dict[str, Any]:
     """The summary's ``resources``: what was monitored, and mean/max CPU, max memory and max replicas."""
     from kubelab.monitor import summarize
 

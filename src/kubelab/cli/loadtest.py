@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubelab.cli._loadmonitor import RESOURCE_UNITS, monitor_options, monitor_target, resources_block
 from kubelab.cli._output import emit, emit_json, format_option, warn
+
+if TYPE_CHECKING:
+    from kubelab.load._run import LoadResult, LoadTest
+    from kubelab.monitor import Sample, Target
 
 __all__ = ["loadtest"]
 
@@ -133,7 +137,7 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
     _write_files(result, shape, csv_path, log_path, html_path, url,
                  resources=None if samples is None else [s.as_row() for s in samples], resources_offset=offset)
     data = result.as_dict()
-    if target is not None and samples is not None:
+    if target is not None and samples is not None:  # both or neither
         data["resources"] = resources_block(target, monitor_interval or 1.0, samples)
         _write_monitor_csv(monitor_out, samples)
     if fmt == "json":
@@ -145,7 +149,8 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
         sys.exit(130)
 
 
-def _run_monitored(test: Any, progress: _Progress, target: Any, interval: float) -> tuple[Any, list[Any], float]:
+def _run_monitored(test: LoadTest, progress: _Progress, target: Target, interval: float,
+                   ) -> tuple[LoadResult, list[Sample], float]:
     """Run ``test`` while ``kubelab monitor`` samples ``target`` in the background; returns the result, the
     samples and the seconds from the test's start to the samples' time origin. A monitor that fails midway
     (the cluster's metrics API gone, say) costs a warning and its later samples, never the load test's result."""
@@ -173,7 +178,7 @@ def _run_monitored(test: Any, progress: _Progress, target: Any, interval: float)
     return result, samples, origin - result.started_at
 
 
-def _write_monitor_csv(path: str | None, samples: list[Any]) -> None:
+def _write_monitor_csv(path: str | None, samples: list[Sample]) -> None:
     from kubelab.errors import MonitorError
     from kubelab.monitor import write_csv
 
