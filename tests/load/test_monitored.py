@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +70,21 @@ def test_monitor_kubernetes_pods(cli: Cli, serve: Serve, tmp_path: Path) -> None
     resources = json.loads(run.stdout)["resources"]
     assert resources["samples"] >= 1 and resources["n_replica_max"] == 3
     assert resources["cpu_use_core_max"] == 0.75 and resources["mem_use_KB_max"] == 3 * 64 * 1024
+
+
+def test_monitored_process_that_exits_midway(cli: Cli, serve: Serve) -> None:
+    port = serve()
+    # The process outlives the command's start-up (about a second) and ends well before the 5 s test does.
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"]) as short:
+        run = cli("loadtest", f"http://127.0.0.1:{port}/", "-c", "1", "-d", "0.05", "-t", "5s",
+                  "--monitor-pid", str(short.pid), "--monitor-interval", "0.5s", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    samples = json.loads(run.stdout)["resources"]["samples"]
+    assert 1 <= samples < 10  # 10: a sample every 0.5 s for the whole 5 s
+    last = re.search(rf"warning: pid {short.pid} exited during the test: no resource samples after ([\d.]+) s",
+                     run.stderr)
+    assert last is not None, run.stderr
+    assert samples * 0.5 <= float(last.group(1)) < 5
 
 
 def test_bad_monitor_arguments(cli: Cli, serve: Serve, free_port: int, tmp_path: Path) -> None:

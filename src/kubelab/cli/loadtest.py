@@ -168,13 +168,16 @@ def _run_monitored(test: LoadTest, progress: _Progress, target: Target, interval
     finally:
         try:
             samples = mon.stop()
+            if not target.alive:
+                warn(f"{target.describe()} exited during the test: no resource samples after "
+                     f"{samples[-1].time if samples else 0:g} s")
+            elif not samples:
+                warn(f"no resource samples: the test took less than one --monitor-interval ({interval:g} s)")
         except KubelabError as exc:
             warn(f"monitoring stopped early: {exc}")
             samples = mon.rows
         finally:
             target.close()
-    if not samples:
-        warn(f"no resource samples: the test took less than one --monitor-interval ({interval:g} s)")
     return result, samples, origin - result.started_at
 
 
