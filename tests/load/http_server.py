@@ -7,6 +7,8 @@ given status, after ``--delay-ms``. With ``--stall-at S --stall-for L`` the serv
 arrives between S and S + L seconds after the first request is answered at S + L, all at once (a GC pause,
 a stuck worker). ``--dump FILE`` writes each request's raw bytes (head and body) to FILE, the last one wins.
 ``--trivial`` answers each request head at once without parsing (GET only): the benchmarks' server.
+``--workers N`` forks N worker processes that share the listening socket (a pre-forking server, like uvicorn
+``--workers``); SIGTERM to the parent stops them all.
 Used by the tests and by bench/loadtest_*.py as the "trivial loopback server".
 """
 
@@ -14,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
+import socket
 import sys
 import time
 
@@ -70,12 +75,40 @@ class _Server(asyncio.Protocol):
         self.transport = None
 
 
-async def _serve(opts: argparse.Namespace) -> None:
+async def _serve(opts: argparse.Namespace, sock: socket.socket | None = None) -> None:
     loop = asyncio.get_running_loop()
     state: dict[str, float] = {}
-    server = await loop.create_server(lambda: _Server(opts, state), "127.0.0.1", opts.port, backlog=4096)
-    print(server.sockets[0].getsockname()[1], flush=True)
+    if sock is None:
+        server = await loop.create_server(lambda: _Server(opts, state), "127.0.0.1", opts.port, backlog=4096)
+        print(server.sockets[0].getsockname()[1], flush=True)
+    else:
+        server = await loop.create_server(lambda: _Server(opts, state), sock=sock)
     await server.serve_forever()
+
+
+def _prefork(opts: argparse.Namespace) -> None:
+    import uvloop
+
+    sock = socket.create_server(("127.0.0.1", opts.port), backlog=4096)
+    children = []
+    for _ in range(opts.workers):
+        pid = os.fork()
+        if pid == 0:
+            uvloop.run(_serve(opts, sock))
+            os._exit(0)
+        children.append(pid)
+
+    def stop(*_: object) -> None:
+        for child in children:
+            os.kill(child, signal.SIGTERM)
+        for child in children:
+            os.waitpid(child, 0)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    print(sock.getsockname()[1], flush=True)
+    while True:
+        signal.pause()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,7 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--status", type=int, default=200)
     parser.add_argument("--dump", default=None)
     parser.add_argument("--trivial", action="store_true", help="GET only, no parsing: the fastest server for bench/")
+    parser.add_argument("--workers", type=int, default=0, help="fork this many workers sharing the socket")
     opts = parser.parse_args(argv)
+    if opts.workers:
+        return _prefork(opts)
     import uvloop
 
     uvloop.run(_serve(opts))

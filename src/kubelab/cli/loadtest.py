@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubelab.cli._loadmonitor import RESOURCE_UNITS, monitor_options, monitor_target, resources_block
 from kubelab.cli._output import emit, emit_json, format_option, warn
+
+if TYPE_CHECKING:
+    from kubelab.load._run import LoadResult, LoadTest
+    from kubelab.monitor import Sample, Target
 
 __all__ = ["loadtest"]
 
@@ -32,7 +37,9 @@ Examples:
   kubelab loadtest http://127.0.0.1:8000/predict -X POST --file file=cat.jpg -c 20 -d 1 -t 1m
   kubelab loadtest http://127.0.0.1:8000/test --profile course --time-scale 30 --log siege.log
   kubelab loadtest http://127.0.0.1:8000/test --profile step:100,200,400@20s --csv intervals.csv
-  kubelab loadtest http://127.0.0.1:8000/ --rate 2000 -n 10000 --format json""")
+  kubelab loadtest http://127.0.0.1:8000/ --rate 2000 -n 10000 --format json
+  kubelab loadtest http://127.0.0.1:8000/test -c 20 -t 1m --monitor --html report.html  # + server CPU, memory
+  kubelab loadtest http://10.0.0.5/predict -r 50 -t 5m --monitor-selector app=ml-app --monitor-out usage.csv""")
 @click.argument("url")
 @click.option("-c", "--concurrency", type=click.IntRange(min=1), default=None,
               help="Closed loop: concurrent users, each waiting for its response (siege -c) [default: 10].")
@@ -66,19 +73,23 @@ Examples:
               help="Append siege's log rows (one per profile phase) to this file.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True),
               help="A self-contained HTML report with plots.")
+@monitor_options
 @format_option("table", "json")
 def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None, duration: float | None,
              requests: int | None, profile: str | None, time_scale: float | None, method: str,
              headers: tuple[str, ...], body: str | None, files: tuple[str, ...], timeout: float, workers: int,
              connections: int, interval: float, csv_path: str | None, log_path: str | None, html_path: str | None,
-             fmt: str) -> None:
+             monitor: bool, monitor_port: int | None, monitor_pids: tuple[int, ...], monitor_selector: str | None,
+             monitor_namespace: str | None, kubeconfig: str | None, kube_context: str | None,
+             monitor_interval: float | None, monitor_out: str | None, fmt: str) -> None:
     """Load-test URL and report siege's summary plus p50/p90/p99/p99.9/max from an HDR histogram.
 
     Closed loop (default, like siege): --concurrency users, each sending its next request when the last is
     answered and after a random --delay. Open loop: --rate requests per second whatever the server does; a
     stalled server then shows in the percentiles (no coordinated omission). A --profile's values are
     requests per second, or users with --concurrency. Warns when the generator itself,
-    not the server, was the limit.
+    not the server, was the limit. With --monitor, CPU, memory and replicas of the server are sampled
+    during the test (as kubelab monitor does) and reported beside the latency.
     """
     from kubelab._deps import require
     from kubelab.errors import LoadTestError
@@ -112,19 +123,75 @@ def loadtest(url: str, concurrency: int | None, delay: float, rate: float | None
     interval = round(min(interval or 1.0, shortest), 9)  # an interval never spans two phases of the profile
     test = LoadTest(request, shape, workers=workers, max_requests=requests, timeout=timeout, interval=interval,
                     max_connections=connections)
+    target = monitor_target(url, monitor=monitor, port=monitor_port, pids=monitor_pids, selector=monitor_selector,
+                            namespace=monitor_namespace, kubeconfig=kubeconfig, kube_context=kube_context,
+                            interval=monitor_interval, out=monitor_out)
     progress = _Progress(shape.duration)
-    result = run_load(test, on_interval=progress)
+    if target is None:
+        result, samples, offset = run_load(test, on_interval=progress), None, 0.0
+    else:
+        result, samples, offset = _run_monitored(test, progress, target, monitor_interval or 1.0)
     progress.close()
     for message in result.warnings:
         warn(message)
-    _write_files(result, shape, csv_path, log_path, html_path, url)
+    _write_files(result, shape, csv_path, log_path, html_path, url,
+                 resources=None if samples is None else [s.as_row() for s in samples], resources_offset=offset)
+    data = result.as_dict()
+    if target is not None and samples is not None:  # both or neither
+        data["resources"] = resources_block(target, monitor_interval or 1.0, samples)
+        _write_monitor_csv(monitor_out, samples)
     if fmt == "json":
-        emit_json(result.as_dict())
+        emit_json(data)
     else:
-        emit(_table(result.as_dict()), ["metric", "value", "unit"], "table")
+        emit(_table(data), ["metric", "value", "unit"], "table")
     if result.interrupted:
         click.echo("Interrupted; the numbers above cover the time until then.", err=True)
         sys.exit(130)
+
+
+def _run_monitored(test: LoadTest, progress: _Progress, target: Target, interval: float,
+                   ) -> tuple[LoadResult, list[Sample], float]:
+    """Run ``test`` while ``kubelab monitor`` samples ``target`` in the background; returns the result, the
+    samples and the seconds from the test's start to the samples' time origin. A monitor that fails midway
+    (the cluster's metrics API gone, say) costs a warning and its later samples, never the load test's result."""
+    import time
+
+    from kubelab.errors import KubelabError
+    from kubelab.load._run import run_load
+    from kubelab.monitor import Monitor
+
+    click.echo(f"monitoring {target.describe()} every {interval:g} s", err=True)
+    mon = Monitor(target, interval=interval).start()
+    origin = time.time()
+    try:
+        result = run_load(test, on_interval=progress)
+    finally:
+        try:
+            samples = mon.stop()
+            if not target.alive:
+                warn(f"{target.describe()} exited during the test: no resource samples after "
+                     f"{samples[-1].time if samples else 0:g} s")
+            elif not samples:
+                warn(f"no resource samples: the test took less than one --monitor-interval ({interval:g} s)")
+        except KubelabError as exc:
+            warn(f"monitoring stopped early: {exc}")
+            samples = mon.rows
+        finally:
+            target.close()
+    return result, samples, origin - result.started_at
+
+
+def _write_monitor_csv(path: str | None, samples: list[Sample]) -> None:
+    from kubelab.errors import MonitorError
+    from kubelab.monitor import write_csv
+
+    if not path:
+        return
+    try:
+        with open(path, "w", newline="") as out:
+            write_csv(samples, out)
+    except OSError as exc:
+        raise MonitorError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _write_files(result: Any, shape: Any, csv_path: str | None, log_path: str | None, html_path: str | None,
@@ -156,9 +223,11 @@ _UNITS = {"transactions": "hits", "availability": "%", "elapsed_time": "s", "dat
 
 def _table(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [{"metric": k, "value": v, "unit": _UNITS.get(k, "")} for k, v in data.items()
-            if k not in ("latency_ms", "errors", "warnings", "interrupted") and v is not None]
+            if k not in ("latency_ms", "errors", "warnings", "interrupted", "resources") and v is not None]
     rows += [{"metric": f"latency_{k}", "value": v, "unit": "ms"} for k, v in data["latency_ms"].items()]
     rows += [{"metric": f"errors[{k}]", "value": v, "unit": ""} for k, v in data["errors"].items()]
+    rows += [{"metric": f"resources.{k}", "value": v, "unit": RESOURCE_UNITS.get(k, "")}
+             for k, v in data.get("resources", {}).items() if v is not None]
     return rows
 
 
