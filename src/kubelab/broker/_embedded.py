@@ -49,6 +49,9 @@ class EmbeddedBroker(Broker):
         self.poll_s = poll_s
         self._renewed = 0.0
 
+    def for_slot(self, owner: str) -> EmbeddedBroker:
+        return EmbeddedBroker(self.store, owner, lease_s=self.lease_s, study_id=self.study_id, poll_s=self.poll_s)
+
     def publish(self, chunks: Sequence[Chunk]) -> None:
         by_study: dict[int, list[Chunk]] = {}
         for c in chunks:

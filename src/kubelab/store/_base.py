@@ -78,6 +78,7 @@ class Chunk:
     lo: int  # first trial number
     hi: int  # one past the last
     deliveries: int = 1
+    study: str = ""  # the study's name, where the broker carries it (a check against a wrong store)
 
 
 class Store(abc.ABC):
@@ -160,6 +161,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_chunk(self, chunk: Chunk, owner: str, *, done: bool) -> None:
         """Mark a leased chunk done, or put it back in the queue."""
+
+    @abc.abstractmethod
+    def count_redelivery(self, study_id: int, chunk: int) -> int | None:
+        """Count one more delivery of a chunk that a remote broker redelivered; return the chunk's total
+        redeliveries, or None when the store has no record of the chunk."""
 
     @abc.abstractmethod
     def leases(self) -> list[tuple[Chunk, str, float]]:

@@ -306,7 +306,10 @@ class SQLStore(Store):
             f"WHERE (study_id, chunk) IN (SELECT study_id, chunk FROM kubelab_chunks WHERE {where} "
             f"ORDER BY study_id, chunk LIMIT 1{lock}) RETURNING study_id, chunk, lo, hi, deliveries",
             [owner, now + lease_s, *args])
-        return Chunk(*(int(v) for v in rows[0])) if rows else None
+        if not rows:
+            return None
+        sid, chunk, lo, hi, deliveries = (int(v) for v in rows[0])
+        return Chunk(sid, chunk, lo, hi, deliveries)
 
     def renew_lease(self, chunk: Chunk, owner: str, lease_s: float) -> bool:
         return self._x("UPDATE kubelab_chunks SET lease_until = ? WHERE study_id = ? AND chunk = ? AND owner = ? "
@@ -316,6 +319,11 @@ class SQLStore(Store):
         self._x("UPDATE kubelab_chunks SET state = ?, owner = NULL, lease_until = NULL WHERE study_id = ? "
                 "AND chunk = ? AND owner = ? AND state = 'leased'",
                 ("done" if done else "queued", chunk.study_id, chunk.chunk, owner))
+
+    def count_redelivery(self, study_id: int, chunk: int) -> int | None:
+        rows = self._q("UPDATE kubelab_chunks SET deliveries = deliveries + 1 WHERE study_id = ? AND chunk = ? "
+                       "RETURNING deliveries", (study_id, chunk))
+        return int(rows[0][0]) if rows else None
 
     def leases(self) -> list[tuple[Chunk, str, float]]:
         return [(Chunk(int(s), int(c), int(lo), int(hi), int(d)), o, float(u)) for s, c, lo, hi, d, o, u in self._q(

@@ -12,14 +12,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kubelab.broker import Broker, EmbeddedBroker, expire_dead_local_owners, owner_id
+from kubelab.errors import TransientError
 from kubelab.store import Chunk, Store, Study, TrialRow
 from kubelab.tune._space import Sampler
 from kubelab.tune._spec import StudySpec
 from kubelab.tune._study import create_or_resume, enqueue_all, planned_total
-from kubelab.tune._worker import Slot, Stop, StudyCache
+from kubelab.tune._worker import Slot, Stop, StudyCache, retry
 
 __all__ = ["Progress", "RunResult", "default_workers", "run_study"]
 
@@ -96,12 +97,24 @@ class _TPEDriver:
             number = self.next_number
             model, params = self.sampler.ask(number)
             rows.append((number, model, self.spec.models[model].label, json.dumps(params, sort_keys=True)))
-            new.append(Chunk(self.study.id, number, number, number + 1))
+            new.append(Chunk(self.study.id, number, number, number + 1, study=self.study.name))
             self.next_number += 1
         if rows:
             self.store.add_trials(self.study.id, rows)
             self.broker.publish(new)
             self.open.update(c.lo for c in new)
+
+
+def _publish(store: Store, broker: Broker, study: Study, chunks: list[Chunk], stop: Stop) -> None:
+    """Hand chunks to the broker; a remote broker's chunks are then marked ``queued`` in the store, batch by
+    batch, so a coordinator killed and rerun publishes only what RabbitMQ never confirmed."""
+    embedded = isinstance(broker, EmbeddedBroker)
+    step = len(chunks) if embedded else 256
+    for start in range(0, len(chunks), step):
+        batch = [replace(c, study=study.name) for c in chunks[start:start + step]]
+        retry(lambda b=batch: broker.publish(b), stop, "publishing chunks")  # type: ignore[misc]
+        if not embedded:
+            store.set_chunk_state(batch[0].study_id, [c.chunk for c in batch], "queued")
 
 
 def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, broker: Broker | None = None,
@@ -122,7 +135,7 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
     else:
         new = enqueue_all(store, study, spec, chunk_size)
         if new:
-            coord_broker.publish(new)
+            _publish(store, coord_broker, study, new, stop)
     expire_dead_local_owners(store)
     total = planned_total(spec)
     if not wait:
@@ -137,7 +150,7 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
         cache = StudyCache(store)
         woke = threading.Event()
         for i in range(n_workers):
-            slot_broker = EmbeddedBroker(store, owner_id(i), study_id=study.id) if broker is None else broker
+            slot_broker = coord_broker.for_slot(owner_id(i))
             slot = Slot(store, slot_broker, cache, name=owner_id(i), threads=per_trial, memory_limit_mb=memory,
                         stop=stop, on_chunk=woke.set)
             slots.append(slot)
@@ -148,17 +161,21 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
     interrupted = False
     try:
         while True:
-            counts = store.counts(study.id)
-            if on_progress is not None:
-                best = store.trials(study.id, top=1)
-                on_progress(Progress(spec.name, total, counts, best[0].value if best else None,
-                                     time.monotonic() - started))
-            if counts["done"] + counts["failed"] >= total:
-                break
+            try:
+                counts = store.counts(study.id)
+                if on_progress is not None:
+                    best = store.trials(study.id, top=1)
+                    on_progress(Progress(spec.name, total, counts, best[0].value if best else None,
+                                         time.monotonic() - started))
+                if counts["done"] + counts["failed"] >= total:
+                    break
+                if driver is not None:
+                    driver.step()
+            except TransientError as exc:  # the store or broker is restarting: keep following
+                log.warning("%s; retrying", exc)
+                time.sleep(1.0)
             if slots and not any(t.is_alive() for t in threads):
                 break  # every slot died: stop following rather than wait forever
-            if driver is not None:
-                driver.step()
             if slots:
                 woke.wait(poll_s)  # a finished chunk wakes us at once
                 woke.clear()

@@ -99,6 +99,7 @@ class Slot:
         self.on_trial = on_trial
         self.on_chunk = on_chunk
         self.error: BaseException | None = None
+        self._delivery_lost = False
 
     def run(self, idle: Callable[[], bool] | None = None) -> None:
         """Process chunks until stopped, or until ``idle()`` says so when no chunk is waiting."""
@@ -125,21 +126,70 @@ class Slot:
             self.executor.close()
 
     def process(self, chunk: Chunk) -> None:
-        info = self.studies.get(chunk.study_id)
-        if info is None:  # the study was deleted: nothing to do for this chunk
-            self.broker.ack(chunk)
+        info = retry(lambda: self.studies.get(chunk.study_id), self.stop, "reading the study")
+        assert info is None or isinstance(info, _StudyInfo)
+        if info is None or (chunk.study and info.name != chunk.study):
+            self._foreign(chunk)
             return
         pending = retry(lambda: self.store.open_trials(chunk.study_id, chunk.lo, chunk.hi), self.stop,
                         "reading the chunk's trials")
         assert isinstance(pending, list)
+        deliveries = self._deliveries(chunk)
+        if self.broker.max_deliveries is not None and deliveries > self.broker.max_deliveries and pending:
+            self._give_up(chunk, info, pending, deliveries)
+            return
+        self._delivery_lost = False
+        held_elsewhere = False
         for trial in pending:
             if self.stop.requested:
                 self.broker.nack(chunk)
                 return
+            if self._held_elsewhere(trial):
+                held_elsewhere = True
+                continue
             if not self._run_trial(chunk, info, trial):
                 self.broker.nack(chunk)
                 return
-        self.broker.ack(chunk)
+            if self._delivery_lost:  # another worker has the chunk now: never run its trials twice
+                return
+        if held_elsewhere:
+            self.broker.defer(chunk)
+        else:
+            self.broker.ack(chunk)
+
+    def _foreign(self, chunk: Chunk) -> None:
+        """A chunk of a study this store does not have: deleted (embedded), or a worker on the wrong store."""
+        if not chunk.study:
+            self.broker.ack(chunk)  # the embedded broker's chunks live in this store: the study was deleted
+            return
+        log.error("chunk %d of study '%s' (#%d): no such study in %s; is this worker on the coordinator's "
+                  "--store? Giving the chunk back", chunk.chunk, chunk.study, chunk.study_id, self.store.url)
+        self.broker.nack(chunk)
+        self.stop.drain.wait(2.0)  # let a worker on the right store take it
+
+    def _deliveries(self, chunk: Chunk) -> int:
+        if self.broker.counts_deliveries or chunk.deliveries <= 1:
+            return chunk.deliveries
+        counted = retry(lambda: self.store.count_redelivery(chunk.study_id, chunk.chunk), self.stop,
+                        "counting a redelivery")
+        return chunk.deliveries if counted is None else 1 + int(counted)  # type: ignore[call-overload]
+
+    def _held_elsewhere(self, trial: TrialRow) -> bool:
+        """A trial running on another worker that is alive (its delivery was lost, it was not)."""
+        if trial.status != "running" or not trial.worker or trial.worker == self.name:
+            return False
+        try:
+            return self.broker.holder_alive(trial.worker)
+        except TransientError:
+            return True  # cannot tell: do not risk running it twice; the chunk comes back
+
+    def _give_up(self, chunk: Chunk, info: _StudyInfo, pending: list[TrialRow], deliveries: int) -> None:
+        reason = (f"its chunk was delivered {deliveries} times without finishing (max_deliveries "
+                  f"{self.broker.max_deliveries}): each time its worker died or lost the broker; dead-lettered")
+        for trial in pending:
+            if not self._held_elsewhere(trial):
+                self._finish(chunk.study_id, trial, Outcome("crash", message=reason), info)
+        self.broker.dead_letter(chunk, f"study '{info.name}' trials {chunk.lo}..{chunk.hi - 1}: {reason}")
 
     def _run_trial(self, chunk: Chunk, info: _StudyInfo, trial: TrialRow) -> bool:
         """Run a trial to a final result; False when interrupted (the trial is left pending)."""
@@ -176,7 +226,10 @@ class Slot:
         if self.stop.abort.is_set():
             return False
         try:
-            self.broker.heartbeat(chunk)
+            if not self.broker.heartbeat(chunk) and not self._delivery_lost:
+                self._delivery_lost = True
+                log.warning("lost the delivery of chunk %d; finishing the trial in hand, then leaving the chunk "
+                            "to the worker that has it now", chunk.chunk)
         except TransientError as exc:
             log.warning("could not renew the delivery (%s); the trial goes on", exc)
         return True
