@@ -127,9 +127,12 @@ class PrivateRabbitMQ:
         self.port, self.dist_port = free_port(), free_port()
         self.node = f"{unique('kubelab_t_')}@localhost"
         conf = [f"listeners.tcp.default = 127.0.0.1:{self.port}", "log.console = true", "log.file = false"]
-        if consumer_timeout_ms is not None:
+        advanced = "[]."
+        if consumer_timeout_ms is not None:  # checked on each channel tick (every 60 s by default)
             conf.append(f"consumer_timeout = {consumer_timeout_ms}")
+            advanced = f"[{{rabbit, [{{channel_tick_interval, {max(100, consumer_timeout_ms // 4)}}}]}}]."
         (self.dir / "rabbitmq.conf").write_text("\n".join(conf) + "\n")
+        (self.dir / "advanced.config").write_text(advanced + "\n")
         (self.dir / "env.conf").write_text("ERL_EPMD_ADDRESS=127.0.0.1\n")
         (self.dir / "plugins").write_text("[].\n")
         self.env = {**os.environ, "HOME": str(self.dir), "RABBITMQ_CONF_ENV_FILE": str(self.dir / "env.conf"),

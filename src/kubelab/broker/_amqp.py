@@ -46,6 +46,20 @@ T = TypeVar("T")
 _BATCH = 256
 
 
+class _ProbeNoise(logging.Filter):
+    """pika logs every channel the broker closes; a liveness probe closes one on purpose (404 or 405)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return ".live." not in text or not ("RESOURCE_LOCKED" in text or "NOT_FOUND" in text)
+
+
+def _quiet_probes() -> None:
+    channel_log = logging.getLogger("pika.channel")
+    if not any(isinstance(f, _ProbeNoise) for f in channel_log.filters):
+        channel_log.addFilter(_ProbeNoise())
+
+
 def encode(chunk: Chunk) -> bytes:
     return json.dumps({"study_id": chunk.study_id, "study": chunk.study, "chunk": chunk.chunk, "lo": chunk.lo,
                        "hi": chunk.hi}, separators=(",", ":")).encode()
@@ -68,10 +82,12 @@ class AmqpBroker(Broker):
         self._pika_url, self.options = parse_amqp_url(url)
         self.max_deliveries = self.options.max_deliveries
         self.owner = owner
+        _quiet_probes()
         self._lock = threading.RLock()
         self._conn: Any = None
         self._ch: Any = None  # consuming (and acking) channel
         self._pub: Any = None  # publishing channel, in transaction mode
+        self._live: Any = None  # the channel that declared this worker's liveness queue
         self._generation = 0  # bumped whenever deliveries become void (channel or connection lost)
         self._inbox: deque[tuple[int, Any, Any, bytes]] = deque()
         self._held: dict[tuple[int, int], tuple[int, int]] = {}  # (study, chunk) -> (generation, tag)
@@ -103,7 +119,8 @@ class AmqpBroker(Broker):
             self._conn = pika.BlockingConnection(params)
             self._ch = self._pub = None
             if self.owner is not None:  # liveness: exists exactly as long as this connection
-                self._conn.channel().queue_declare(self.options.live_queue(self.owner), exclusive=True)
+                self._live = self._conn.channel()
+                self._live.queue_declare(self.options.live_queue(self.owner), exclusive=True)
             if self._pump is None:
                 self._pump = threading.Thread(target=self._pump_loop, name="kubelab-amqp-heartbeat", daemon=True)
                 self._pump.start()
@@ -288,8 +305,8 @@ class AmqpBroker(Broker):
                 self._call(partial(self._events, 0))
             except TransientError:
                 pass
-            if self._ch is None or not self._ch.is_open:
-                self._lost(BackendError("channel closed"), channel_only=True)
+            if self._ch is not None and not self._ch.is_open:  # closed by RabbitMQ (consumer timeout)
+                self._lost(BackendError("consumer channel closed by RabbitMQ"), channel_only=True)
             held = self._held.get((chunk.study_id, chunk.chunk))
             return held is not None and held[0] == self._generation
 
