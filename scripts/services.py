@@ -54,7 +54,12 @@ def ensure_rabbitmq() -> str | None:
 
 
 # command-line tools the tests run for real, and the Debian package that provides each
-TOOLS: dict[str, str] = {}
+TOOLS: dict[str, str] = {
+    # tune at scale: private RabbitMQ and PostgreSQL instances for the tests that restart or stop them
+    "rabbitmq-server": "rabbitmq-server",
+    "pg_ctlcluster": "postgresql",
+    "runuser": "util-linux",
+}
 
 
 def ensure_tools() -> str | None:
