@@ -90,8 +90,8 @@ def private_queue(private_rabbitmq: PrivateRabbitMQ) -> Iterator[str]:
 
 
 def test_twenty_kills_of_workers_lose_and_double_nothing(workdir: Path, workers: Workers) -> None:
-    total = 40
-    spec = grid_spec(workdir, "sleepy", total, extra="max_attempts: 8", sleep=0.25)
+    total = 30
+    spec = grid_spec(workdir, "sleepy", total, extra="max_attempts: 8", sleep=0.2)
     kubelab.tune.run(spec, store=workers.store, broker=workers.broker, workers=0, wait=False, chunk_size=3)
     for _ in range(3):
         workers.start()
@@ -105,7 +105,7 @@ def test_twenty_kills_of_workers_lose_and_double_nothing(workdir: Path, workers:
         os.kill(pid, signal.SIGKILL)  # in the middle of a trial, so in the middle of its chunk
         kills += 1
         workers.start()  # what a Deployment does
-        time.sleep(0.3)
+        time.sleep(0.15)
     assert kills >= 20
     wait_until(lambda: finished(workers.store) == total, 90, "every trial final")
     rows = assert_exactly_once(workers.store, "faults", total)

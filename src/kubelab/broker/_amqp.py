@@ -19,6 +19,9 @@ How each promise of the Broker contract is kept on RabbitMQ:
   rest of a chunk whose delivery it lost.
 - **Poison chunks**: a chunk redelivered more than ``max_deliveries`` times is published to ``QUEUE.dead``
   with the reason (after the worker fails its open trials) and acked.
+- **Planned give-backs** (SIGTERM, Ctrl-C) republish the chunk and ack the delivery, so they do not count as
+  failed deliveries; a delivery RabbitMQ requeued (its worker died) arrives ``redelivered`` and the worker
+  counts it in the store (``count_redelivery``), which bounds poison chunks across restarts of everything.
 - **Lost connections** raise ``TransientError``; the next call reconnects. Acks on a dead connection are void
   (RabbitMQ redelivers the chunk; its trials are final by then), so ``ack`` and ``nack`` never raise.
 """
@@ -86,6 +89,7 @@ class AmqpBroker(Broker):
         self._lock = threading.RLock()
         self._conn: Any = None
         self._ch: Any = None  # consuming (and acking) channel
+        self._ctag: str | None = None  # its consumer, while subscribed
         self._pub: Any = None  # publishing channel, in transaction mode
         self._live: Any = None  # the channel that declared this worker's liveness queue
         self._generation = 0  # bumped whenever deliveries become void (channel or connection lost)
@@ -140,10 +144,11 @@ class AmqpBroker(Broker):
 
     def _consumer(self) -> Any:
         if self._ch is None or not self._ch.is_open:
-            ch = self._conn.channel()
-            ch.basic_qos(prefetch_count=1)
-            ch.basic_consume(self.options.queue, self._on_message)
-            self._ch = ch
+            self._ch = self._conn.channel()
+            self._ch.basic_qos(prefetch_count=1)
+            self._ctag = None
+        if self._ctag is None:
+            self._ctag = self._ch.basic_consume(self.options.queue, self._on_message)
         return self._ch
 
     def _on_message(self, _ch: Any, method: Any, properties: Any, body: bytes) -> None:
@@ -272,14 +277,19 @@ class AmqpBroker(Broker):
         self._settle(chunk, lambda tag: self._ch.basic_ack(tag))
 
     def nack(self, chunk: Chunk) -> None:
-        self._settle(chunk, lambda tag: self._ch.basic_nack(tag, requeue=True))
+        """Give the chunk back as a fresh message: a planned give-back (SIGTERM, Ctrl-C) is not a failed
+        delivery and must not count towards ``max_deliveries`` as RabbitMQ's requeue would."""
+        self._settle(chunk, partial(self._move, chunk, self.options.queue, unsubscribe=True))
 
     def defer(self, chunk: Chunk) -> None:
-        def move(tag: int) -> None:
-            self._publish_tx(self.options.wait_queue, [(encode(chunk), None)])
-            self._ch.basic_ack(tag)
+        self._settle(chunk, partial(self._move, chunk, self.options.wait_queue))
 
-        self._settle(chunk, move)
+    def _move(self, chunk: Chunk, queue: str, tag: int, unsubscribe: bool = False) -> None:
+        if unsubscribe and self._ctag is not None:  # a slot that gives back is stopping: take nothing more
+            self._ch.basic_cancel(self._ctag)
+            self._ctag = None
+        self._publish_tx(queue, [(encode(chunk), None)])  # committed before the ack: never lost, maybe doubled
+        self._ch.basic_ack(tag)
 
     def dead_letter(self, chunk: Chunk, reason: str) -> None:
         with self._lock:

@@ -10,7 +10,8 @@ The store is the source of truth. Contract every backend keeps (checked by tests
 - ``claim_chunk`` hands a queued chunk (or one whose lease expired) to exactly one caller, even when many
   processes on many machines call it at once.
 - Every method commits before it returns; a connection lost mid-call raises ``TransientError`` and the call
-  may be retried as a whole (every method is idempotent or conditional).
+  may be retried as a whole (every method is idempotent or conditional). ``start_trial`` and
+  ``finish_trial`` may defer durability (not visibility) until ``sync``, which workers call before they ack.
 - One instance may be used from several threads (each thread gets its own connection).
 """
 
@@ -120,6 +121,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def finish_trial(self, study_id: int, result: TrialResult, worker: str) -> bool:
         """Write a final result unless the trial is final already; True when this call wrote it."""
+
+    def sync(self) -> bool:
+        """Make the trial writes this thread committed durable (called before a chunk is acked). False when
+        some of them may have been lost (the server crashed before flushing them): do not ack, redo."""
+        return True
 
     @abc.abstractmethod
     def reset_trial(self, study_id: int, number: int) -> None:

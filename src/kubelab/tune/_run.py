@@ -188,6 +188,8 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
         stop.drain.set()
         for t in threads:
             t.join(timeout=30)
+        for slot in slots:
+            slot.broker.close()
     counts = store.counts(study.id)
     errors = [slot.error for slot in slots if slot.error is not None]
     if errors and counts["done"] + counts["failed"] < total and not interrupted:

@@ -131,31 +131,63 @@ class Slot:
         if info is None or (chunk.study and info.name != chunk.study):
             self._foreign(chunk)
             return
-        pending = retry(lambda: self.store.open_trials(chunk.study_id, chunk.lo, chunk.hi), self.stop,
-                        "reading the chunk's trials")
-        assert isinstance(pending, list)
+        pending = self._open(chunk)
         deliveries = self._deliveries(chunk)
         if self.broker.max_deliveries is not None and deliveries > self.broker.max_deliveries and pending:
             self._give_up(chunk, info, pending, deliveries)
             return
+        while not self._work(chunk, info, pending):
+            log.warning("the store restarted before chunk %d's results were flushed; running its lost trials "
+                        "again", chunk.chunk)
+            pending = self._open(chunk)
+
+    def _open(self, chunk: Chunk) -> list[TrialRow]:
+        pending = retry(lambda: self.store.open_trials(chunk.study_id, chunk.lo, chunk.hi), self.stop,
+                        "reading the chunk's trials")
+        assert isinstance(pending, list)
+        return pending
+
+    def _work(self, chunk: Chunk, info: _StudyInfo, pending: list[TrialRow]) -> bool:
+        """Run the open trials, then settle the chunk with the broker once their results are durable. False
+        when the store lost some of them (it crashed before flushing them): they are open again, to be rerun."""
         self._delivery_lost = False
         held_elsewhere = False
         for trial in pending:
             if self.stop.requested:
-                self.broker.nack(chunk)
-                return
+                return self._give_back(chunk)
             if self._held_elsewhere(trial):
                 held_elsewhere = True
                 continue
             if not self._run_trial(chunk, info, trial):
-                self.broker.nack(chunk)
-                return
+                return self._give_back(chunk)
             if self._delivery_lost:  # another worker has the chunk now: never run its trials twice
-                return
-        if held_elsewhere:
-            self.broker.defer(chunk)
-        else:
-            self.broker.ack(chunk)
+                self._flush_or_release(chunk)
+                return True
+        if not self._sync():
+            return False
+        (self.broker.defer if held_elsewhere else self.broker.ack)(chunk)
+        return True
+
+    def _give_back(self, chunk: Chunk) -> bool:
+        """Stopping, or a trial interrupted: the chunk goes back."""
+        self._flush_or_release(chunk)
+        self.broker.nack(chunk)
+        return True
+
+    def _flush_or_release(self, chunk: Chunk) -> None:
+        """Before leaving a chunk to others: if the store lost results of ours, the trials they belonged to
+        read ``running`` by this live worker, which others would wait for; set them pending again."""
+        if self._sync():
+            return
+        for trial in self._open(chunk):
+            if trial.status == "running" and trial.worker == self.name:
+                retry(lambda n=trial.number: self.store.reset_trial(chunk.study_id, n), self.stop,  # type: ignore[misc]
+                      "requeuing a trial")
+        self._sync()
+
+    def _sync(self) -> bool:
+        """Make this slot's results durable; False when the store may have lost some (nothing is acked then)."""
+        return bool(retry(self.store.sync, self.stop, "flushing results"))
 
     def _foreign(self, chunk: Chunk) -> None:
         """A chunk of a study this store does not have: deleted (embedded), or a worker on the wrong store."""
@@ -189,7 +221,10 @@ class Slot:
         for trial in pending:
             if not self._held_elsewhere(trial):
                 self._finish(chunk.study_id, trial, Outcome("crash", message=reason), info)
-        self.broker.dead_letter(chunk, f"study '{info.name}' trials {chunk.lo}..{chunk.hi - 1}: {reason}")
+        if self._sync():
+            self.broker.dead_letter(chunk, f"study '{info.name}' trials {chunk.lo}..{chunk.hi - 1}: {reason}")
+        else:  # the failures were not stored: the next delivery decides again
+            self.broker.nack(chunk)
 
     def _run_trial(self, chunk: Chunk, info: _StudyInfo, trial: TrialRow) -> bool:
         """Run a trial to a final result; False when interrupted (the trial is left pending)."""
