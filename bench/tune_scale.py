@@ -33,9 +33,10 @@ from _common import ROOT, machine, median, table
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "src"))
 
+from tests.servers import SHARED_AMQP, amqp_queue, postgres_database  # noqa: E402
+
 import kubelab.tune  # noqa: E402
 from kubelab.store import get_store  # noqa: E402
-from tests.servers import SHARED_AMQP, amqp_queue, postgres_database  # noqa: E402
 
 FNS = """
 import time
@@ -55,8 +56,9 @@ def spec(d: Path, name: str, n: int, fn: str = "noop", **fixed: float) -> Path:
     (d / "fns.py").write_text(FNS)
     fixed_text = ", ".join(f"{k}: {v}" for k, v in fixed.items())
     path = d / f"{name}.yaml"
+    space = f"{{x: {{range: [0, {n - 1}]}}}}"
     path.write_text(f"study: {name}\ndataset: {{builtin: diabetes}}\nsearch: {{method: grid}}\n"
-                    f"models: [{{function: fns:{fn}, fixed: {{{fixed_text}}}, space: {{x: {{range: [0, {n - 1}]}}}}}}]\n")
+                    f"models: [{{function: fns:{fn}, fixed: {{{fixed_text}}}, space: {space}}}]\n")
     return path
 
 
