@@ -11,6 +11,8 @@ from kubelab.errors import TransientError
 from kubelab.store import Store, TrialResult, get_store
 from tests.servers import need, postgres_database
 
+pytestmark = pytest.mark.services
+
 
 @pytest.fixture
 def pg() -> Iterator[tuple[str, Store]]:

@@ -20,7 +20,7 @@ from kubelab.store import get_store
 from tests.servers import PrivatePostgres, PrivateRabbitMQ, delete_queues, unique
 from tests.tune.conftest import Workers, assert_exactly_once, executions, wait_until, write_spec
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 
 def grid_spec(workdir: Path, fn: str, total: int, name: str = "faults", extra: str = "", **fixed: object) -> Path:

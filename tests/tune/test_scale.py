@@ -7,6 +7,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 import kubelab.tune
 from kubelab.store import get_store
 from tests.conftest import run_cli
@@ -21,6 +23,8 @@ SPEC = """
         fixed: {sleep: SLEEP, log: LOG}
         space: {x: {range: [0, LAST]}}
 """
+
+pytestmark = pytest.mark.services
 
 
 def scale_spec(workdir: Path, total: int = 24, sleep: float = 0.02, name: str = "scale") -> Path:
