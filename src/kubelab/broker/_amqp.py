@@ -121,13 +121,16 @@ class AmqpBroker(Broker):
             params.socket_timeout = 5
             params.blocked_connection_timeout = max(30.0, self.options.lease_s)
             self._conn = pika.BlockingConnection(params)
-            self._ch = self._pub = None
-            if self.owner is not None:  # liveness: exists exactly as long as this connection
-                self._live = self._conn.channel()
-                self._live.queue_declare(self.options.live_queue(self.owner), exclusive=True)
+            self._ch = self._pub = self._live = None
             if self._pump is None:
                 self._pump = threading.Thread(target=self._pump_loop, name="kubelab-amqp-heartbeat", daemon=True)
                 self._pump.start()
+        if self.owner is not None and (self._live is None or not self._live.is_open):
+            # liveness: exists exactly as long as this connection (405 while RabbitMQ still holds a previous
+            # connection of this worker that it has not yet found dead: retried until it has)
+            live = self._conn.channel()
+            live.queue_declare(self.options.live_queue(self.owner), exclusive=True)
+            self._live = live
         if self._pub is None or not self._pub.is_open:
             pub = self._conn.channel()
             self._declare(pub)
@@ -339,18 +342,6 @@ class AmqpBroker(Broker):
 
         with self._lock:
             return self._call(probe)
-
-    def purge(self) -> int:
-        """Drop every chunk waiting in the queue (tests, ``kubelab tune delete``); returns how many."""
-        def purge() -> int:
-            ch = self._conn.channel()
-            try:
-                return int(ch.queue_purge(self.options.queue).method.message_count)
-            finally:
-                ch.close()
-
-        with self._lock:
-            return self._call(purge)
 
     def dead_letters(self) -> list[tuple[Chunk, str]]:
         """The chunks in the dead-letter queue with their reasons (read without removing them)."""

@@ -158,6 +158,9 @@ class Slot:
             if self._held_elsewhere(trial):
                 held_elsewhere = True
                 continue
+            if not self._still_held(chunk):
+                self._flush_or_release(chunk)
+                return True
             if not self._run_trial(chunk, info, trial):
                 return self._give_back(chunk)
             if self._delivery_lost:  # another worker has the chunk now: never run its trials twice
@@ -167,6 +170,13 @@ class Slot:
             return False
         (self.broker.defer if held_elsewhere else self.broker.ack)(chunk)
         return True
+
+    def _still_held(self, chunk: Chunk) -> bool:
+        """Whether this slot still holds the chunk's delivery (checked before each trial)."""
+        try:
+            return self.broker.heartbeat(chunk)
+        except TransientError:
+            return True  # unknown: the trial runs; a lost delivery is noticed while it does
 
     def _give_back(self, chunk: Chunk) -> bool:
         """Stopping, or a trial interrupted: the chunk goes back."""
