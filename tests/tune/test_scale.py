@@ -123,5 +123,12 @@ def test_worker_errors_are_clear(workdir: Path, pg_url: str) -> None:
     assert refused.returncode == 1 and "access refused" in refused.stderr and "wrong" not in refused.stderr
     option = run_cli(["tune", "worker", "--broker", "amqp://127.0.0.1/?lease=1", "--store", pg_url])
     assert option.returncode == 1 and "lease='1' must be a number ≥ 3" in option.stderr
+    down = run_cli(["tune", "run", str(scale_spec(workdir)), "--workers", "0", "--no-wait", "--store", pg_url,
+                    "--broker", "amqp://guest:guest@127.0.0.1:1/"])
+    assert down.returncode == 1 and down.stderr.strip() == (
+        "error: RabbitMQ at amqp://guest:***@127.0.0.1:1/: cannot connect (refused or timed out); is RabbitMQ "
+        "running there, and are the host and port right?")
+    no_db = run_cli(["tune", "status", "scale", "--store", "postgresql://postgres@127.0.0.1:1/x"])
+    assert no_db.returncode == 1 and "cannot connect to postgresql://postgres@127.0.0.1:1/x" in no_db.stderr
     missing = run_cli(["tune", "worker", "--store", pg_url], env={"KUBELAB_BROKER": ""})
     assert missing.returncode == 2 and "--broker" in missing.stderr

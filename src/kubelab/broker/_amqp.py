@@ -201,6 +201,9 @@ class AmqpBroker(Broker):
             raise TransientError(f"{self.where}: channel closed: {exc.reply_text}") from None
         except (px.AMQPError, OSError) as exc:
             self._lost(exc)
+            if isinstance(exc, px.AMQPConnectionError) and self._conn is None and not str(exc):
+                raise TransientError(f"{self.where}: cannot connect (refused or timed out); is RabbitMQ running "
+                                     "there, and are the host and port right?") from None
             raise TransientError(f"{self.where}: {type(exc).__name__} {exc}".strip()) from None
 
     def _events(self, time_limit: float) -> None:

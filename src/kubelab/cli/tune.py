@@ -24,6 +24,11 @@ Examples:
 def tune() -> None:
     """Search hyper-parameters: grid, random or TPE, over XGBoost, LightGBM, CatBoost, scikit-learn or any
     function. Every trial yields exactly one result, whatever crashes; rerun a command to resume."""
+    import logging
+
+    pika_log = logging.getLogger("pika")  # its connection errors are reported (once, translated) by kubelab
+    if pika_log.getEffectiveLevel() > logging.DEBUG:
+        pika_log.setLevel(logging.CRITICAL)
 
 
 def _store_option(f: F) -> F:
