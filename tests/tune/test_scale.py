@@ -132,3 +132,18 @@ def test_worker_errors_are_clear(workdir: Path, pg_url: str) -> None:
     assert no_db.returncode == 1 and "cannot connect to postgresql://postgres@127.0.0.1:1/x" in no_db.stderr
     missing = run_cli(["tune", "worker", "--store", pg_url], env={"KUBELAB_BROKER": ""})
     assert missing.returncode == 2 and "--broker" in missing.stderr
+
+
+def test_tpe_asks_and_tells_through_rabbitmq(workdir: Path, workers: Workers) -> None:
+    spec = write_spec(workdir, """
+        study: tpe
+        dataset: {builtin: diabetes}
+        search: {method: tpe, trials: 10, seed: 1, startup: 4}
+        models:
+          - function: trial_fns:quadratic
+            space: {x: {uniform: [0, 1]}, y: {uniform: [0, 1]}, c: [a, b]}
+    """, "tpe.yaml")
+    workers.start()
+    result = kubelab.tune.run(spec, store=workers.store, broker=workers.broker, workers=0)
+    assert result.counts["done"] == 10
+    assert [r.number for r in kubelab.tune.results("tpe", workers.store)] == list(range(10))
