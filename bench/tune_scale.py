@@ -15,6 +15,7 @@ queues of its own:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -235,6 +236,9 @@ def main() -> None:
     ap.add_argument("--redispatch", type=int, default=10)
     ap.add_argument("--no-celery", action="store_true")
     args = ap.parse_args()
+    if not args.no_celery and importlib.util.find_spec("celery") is None:
+        print("celery is not installed (pip install celery): measuring kubelab alone", file=sys.stderr)
+        args.no_celery = True
     load_start = os.getloadavg()[0]
     rows: list[dict[str, str]] = []
     with postgres_database() as store, tempfile.TemporaryDirectory() as tmp:
