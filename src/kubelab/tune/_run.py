@@ -77,6 +77,7 @@ class _TPEDriver:
         self.in_flight = max(1, in_flight)
         self.sampler = Sampler(spec)
         self.open: set[int] = set()
+        self.waiting: list[tuple[tuple[int, int, str, str], Chunk]] = []  # asked, not yet stored and published
         self.next_number = store.max_number(study.id) + 1
         for trial in store.trials(study.id):  # resume: teach the history, track what is still open
             if trial.status == "done":
@@ -91,18 +92,17 @@ class _TPEDriver:
                     self.open.discard(trial.number)
                     self.sampler.tell(trial.number, trial.value if trial.status == "done" else None)
         total = int(self.spec.search.trials or 0)
-        new: list[Chunk] = []
-        rows = []
-        while len(self.open) + len(new) < self.in_flight and self.next_number < total:
+        while len(self.open) + len(self.waiting) < self.in_flight and self.next_number < total:
             number = self.next_number
             model, params = self.sampler.ask(number)
-            rows.append((number, model, self.spec.models[model].label, json.dumps(params, sort_keys=True)))
-            new.append(Chunk(self.study.id, number, number, number + 1, study=self.study.name))
+            self.waiting.append(((number, model, self.spec.models[model].label, json.dumps(params, sort_keys=True)),
+                                 Chunk(self.study.id, number, number, number + 1, study=self.study.name)))
             self.next_number += 1
-        if rows:
-            self.store.add_trials(self.study.id, rows)
-            self.broker.publish(new)
-            self.open.update(c.lo for c in new)
+        if self.waiting:  # kept until stored and published: a server restarting loses no asked trial
+            self.store.add_trials(self.study.id, [row for row, _ in self.waiting])
+            self.broker.publish([chunk for _, chunk in self.waiting])
+            self.open.update(chunk.lo for _, chunk in self.waiting)
+            self.waiting = []
 
 
 def _publish(store: Store, broker: Broker, study: Study, chunks: list[Chunk], stop: Stop) -> None:
