@@ -55,7 +55,7 @@ def test_first_final_result_wins(store: Store) -> None:
     assert store.start_trial(sid, 0, "w1") == 1
     assert store.start_trial(sid, 0, "w2") == 2  # a redelivery counts another attempt
     assert store.finish_trial(sid, TrialResult(0, "done", 1.0, 0.1), "w2")
-    store.sync()
+    store.sync("w")
     assert not store.finish_trial(sid, TrialResult(0, "done", 9.0, 0.1), "w1")
     assert store.start_trial(sid, 0, "w3") is None
     row = store.trials(sid, numbers=[0])[0]

@@ -80,13 +80,15 @@ def workers(workdir: Path, amqp_url: str, pg_url: str) -> Iterator[Workers]:
     w.stop_all()
 
 
-def wait_until(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+def wait_until(predicate: Callable[[], bool], seconds: float, what: str,
+               detail: Callable[[], object] | None = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
+    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}"
+                         + (f"; {detail()}" if detail is not None else ""))
 
 
 def assert_exactly_once(store_url: str, study: str, total: int) -> list[TrialRow]:

@@ -3,6 +3,7 @@ one ``done`` or ``failed`` result, none lost, none doubled. Tests that break a s
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -15,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import kubelab.tune
-from kubelab.errors import StudyError
-from kubelab.store import get_store
+from kubelab.errors import StudyError, TransientError
+from kubelab.store import Store, get_store
 from tests.servers import PrivatePostgres, PrivateRabbitMQ, delete_queues, unique
 from tests.tune.conftest import Workers, assert_exactly_once, executions, wait_until, write_spec
 
@@ -37,10 +38,16 @@ def grid_spec(workdir: Path, fn: str, total: int, name: str = "faults", extra: s
     """, f"{name}.yaml")
 
 
+@functools.cache
+def opened(url: str) -> Store:
+    """One store per URL for the polling below (opening one per poll would load the machine under test)."""
+    return get_store(url)
+
+
 def counts(store: str, study: str = "faults") -> dict[str, int]:
     try:
-        status: dict[str, int] = kubelab.tune.status(study, store)
-    except StudyError:  # not created yet
+        status: dict[str, int] = kubelab.tune.status(study, opened(store))
+    except (StudyError, TransientError):  # not created yet, or the server is restarting
         return {"pending": 0, "running": 0, "done": 0, "failed": 0}
     return status
 
@@ -52,7 +59,7 @@ def finished(store: str, study: str = "faults") -> int:
 
 def running_pid(store: str, study: str = "faults") -> int | None:
     """The pid of a worker with a trial running (its slot name is host:pid:slot)."""
-    s = get_store(store)
+    s = opened(store)
     study_row = s.get_study(study)
     assert study_row is not None
     for trial in s.trials(study_row.id, status="running"):
@@ -186,7 +193,8 @@ def test_postgres_unavailable_for_ten_seconds(workdir: Path, amqp_url: str, tmp_
             pg.stop()
             time.sleep(10)
             pg.start()
-            wait_until(lambda: finished(store) == total, 90, "every trial final")
+            wait_until(lambda: finished(store) == total, 90, "every trial final",
+                       lambda: [r for r in kubelab.tune.results("faults", store) if r.status != "done"])
             assert all(p.poll() is None for p in workers.procs)  # no worker crashed
             assert coordinator.wait(timeout=30) == 0, coordinator.stderr.read() if coordinator.stderr else ""
         finally:

@@ -122,9 +122,9 @@ class Store(abc.ABC):
     def finish_trial(self, study_id: int, result: TrialResult, worker: str) -> bool:
         """Write a final result unless the trial is final already; True when this call wrote it."""
 
-    def sync(self) -> bool:
-        """Make the trial writes this thread committed durable (called before a chunk is acked). False when
-        some of them may have been lost (the server crashed before flushing them): do not ack, redo."""
+    def sync(self, worker: str) -> bool:
+        """Make the trial writes this thread committed durable (``worker`` calls it before it acks a chunk).
+        False when some of them may have been lost (the server crashed before flushing them): do not ack."""
         return True
 
     @abc.abstractmethod

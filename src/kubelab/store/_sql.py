@@ -37,6 +37,8 @@ _SCHEMA = [
         state TEXT NOT NULL, owner TEXT, lease_until DOUBLE PRECISION, deliveries INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (study_id, chunk))""",
     "CREATE INDEX IF NOT EXISTS kubelab_chunks_queue ON kubelab_chunks (state, study_id, chunk)",
+    # one row per worker slot, written by ``sync``: the durable write that flushes the slot's lazy trial writes
+    "CREATE TABLE IF NOT EXISTS kubelab_workers (name TEXT PRIMARY KEY, synced_at DOUBLE PRECISION NOT NULL)",
 ]
 
 _TRIAL_COLS = "number, model, label, params, status, value, attempts, duration_s, worker, error, extra"
@@ -264,10 +266,14 @@ class SQLStore(Store):
         thread's connection: ``sync`` then says so and the worker gives the chunk back instead of acking it."""
         return " AND set_config('synchronous_commit', 'off', true) <> ''" if self.dialect == "postgresql" else ""
 
-    def sync(self) -> bool:
+    def sync(self, worker: str) -> bool:
         if self.dialect != "postgresql":
             return True
-        self._q("SELECT txid_current()")  # a transaction with an id commits synchronously: WAL flushed to here
+        # A synchronous commit flushes the WAL up to its own record, so every earlier lazy commit with it; only
+        # a transaction that writes WAL waits for the flush (one that merely has an id does not), hence a row.
+        self._x("INSERT INTO kubelab_workers (name, synced_at) SELECT ?, ? "
+                "WHERE set_config('synchronous_commit', 'on', true) = 'on' "
+                "ON CONFLICT (name) DO UPDATE SET synced_at = excluded.synced_at", (worker, time.time()))
         # a lazy write is lost only if the server crashed before flushing it, and a crash breaks the connection
         intact = not getattr(self._local, "lost", False)
         self._local.lost = self._local.unsynced = False

@@ -197,7 +197,7 @@ class Slot:
 
     def _sync(self) -> bool:
         """Make this slot's results durable; False when the store may have lost some (nothing is acked then)."""
-        return bool(retry(self.store.sync, self.stop, "flushing results"))
+        return bool(retry(lambda: self.store.sync(self.name), self.stop, "flushing results"))
 
     def _foreign(self, chunk: Chunk) -> None:
         """A chunk of a study this store does not have: deleted (embedded), or a worker on the wrong store."""
