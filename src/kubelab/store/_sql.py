@@ -252,13 +252,14 @@ class SQLStore(Store):
         value = result.value if result.value is None or math.isfinite(result.value) else None
         extra = json.dumps(result.extra) if result.extra else None
         self._local.unsynced = self.dialect == "postgresql"
-        # attempts ≥ 1 even when a crash took the lazy start_trial write (the trial did run)
+        # a done trial ran: one attempt at least, even when a crash took its lazy start_trial write
         return self._x("UPDATE kubelab_trials SET status = ?, value = ?, duration_s = ?, error = ?, extra = ?, "
-                       "worker = ?, finished_at = ?, attempts = CASE WHEN attempts < 1 THEN 1 ELSE attempts END "
+                       "worker = ?, finished_at = ?, "
+                       "attempts = CASE WHEN attempts < 1 AND ? = 'done' THEN 1 ELSE attempts END "
                        "WHERE study_id = ? AND number = ? "
                        f"AND status NOT IN ('done', 'failed'){self._lazy}",
                        (result.status, value, result.duration_s, result.error, extra, worker, time.time(),
-                        study_id, result.number)) == 1
+                        result.status, study_id, result.number)) == 1
 
     @property
     def _lazy(self) -> str:
