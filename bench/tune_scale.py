@@ -34,7 +34,7 @@ from _common import ROOT, machine, median, table
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "src"))
 
-from tests.servers import SHARED_AMQP, amqp_queue, postgres_database  # noqa: E402
+from tests.servers import SHARED_AMQP, amqp_queue, delete_queues, postgres_database  # noqa: E402
 
 import kubelab.tune  # noqa: E402
 from kubelab.store import get_store  # noqa: E402
@@ -157,6 +157,7 @@ def run_celery(d: Path, n: int) -> float:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
         sys.modules.pop("celery_bench", None)
+        delete_queues(SHARED_AMQP, queue)
 
 
 def seed_100k(store: str) -> str:
