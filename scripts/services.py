@@ -57,6 +57,10 @@ def ensure_rabbitmq() -> str | None:
 TOOLS: dict[str, str] = {
     "siege": "siege",  # loadtest: tests/load/test_siege.py
     "wrk": "wrk",  # loadtest: bench/loadtest_rate.py
+    # tune at scale: private RabbitMQ and PostgreSQL instances for the tests that restart or stop them
+    "rabbitmq-server": "rabbitmq-server",
+    "pg_ctlcluster": "postgresql",
+    "runuser": "util-linux",
 }
 
 

@@ -10,13 +10,21 @@ from pathlib import Path
 import pytest
 
 from kubelab.store import Store, TrialResult, get_store
+from tests.servers import need, postgres_database
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = get_store(f"sqlite:///{tmp_path / 'contract.db'}")
-    yield s
-    s.close()
+    if request.param == "sqlite":
+        s = get_store(f"sqlite:///{tmp_path / 'contract.db'}")
+        yield s
+        s.close()
+        return
+    need(5432, "PostgreSQL")
+    with postgres_database() as url:
+        s = get_store(url)
+        yield s
+        s.close()
 
 
 def _study(store: Store, name: str = "s", direction: str = "maximize") -> int:
@@ -47,6 +55,7 @@ def test_first_final_result_wins(store: Store) -> None:
     assert store.start_trial(sid, 0, "w1") == 1
     assert store.start_trial(sid, 0, "w2") == 2  # a redelivery counts another attempt
     assert store.finish_trial(sid, TrialResult(0, "done", 1.0, 0.1), "w2")
+    store.sync("w")
     assert not store.finish_trial(sid, TrialResult(0, "done", 9.0, 0.1), "w1")
     assert store.start_trial(sid, 0, "w3") is None
     row = store.trials(sid, numbers=[0])[0]
@@ -88,6 +97,14 @@ def test_leases_expire_and_requeue(store: Store) -> None:
     store.release_chunk(b, "b", done=False)
     assert [c.chunk for c in store.chunks_in_state(sid, "queued")] == [1]
     assert [c.chunk for c in store.chunks_in_state(sid, "done")] == [0]
+
+
+def test_redeliveries_are_counted_per_chunk(store: Store) -> None:
+    sid = _study(store)
+    store.add_chunks(sid, [(0, 0, 5)], "queued")
+    assert store.count_redelivery(sid, 0) == 1
+    assert store.count_redelivery(sid, 0) == 2
+    assert store.count_redelivery(sid, 7) is None  # a chunk the store never recorded (TPE's)
 
 
 def _claim_all(url: str, owner: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

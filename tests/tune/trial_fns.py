@@ -68,3 +68,22 @@ def marker(params: dict[str, Any], dataset: Any) -> float:
     Path(params["dir"], f"{params['x']}.{os.getpid()}.{time.monotonic_ns()}").touch()
     time.sleep(params.get("sleep", 0.0))
     return float(params["x"])
+
+
+def poison(params: dict[str, Any], dataset: Any) -> float:
+    """Kills the worker running it (its parent process) when x is params['poison']; otherwise like sleepy."""
+    _log(params)
+    if params["x"] == params["poison"]:
+        import signal
+
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(60)
+    time.sleep(params.get("sleep", 0.0))
+    return float(params["x"])
+
+
+def long_first(params: dict[str, Any], dataset: Any) -> float:
+    """Trial 0 runs ``long`` seconds (past the broker's consumer timeout), the others ``sleep``."""
+    _log(params)
+    time.sleep(params["long"] if params["x"] == 0 else params.get("sleep", 0.0))
+    return float(params["x"])

@@ -51,6 +51,10 @@ class EmbeddedBroker(Broker):
         self.cancel = cancel or threading.Event()  # set: ``get`` stops waiting at once
         self._renewed = 0.0
 
+    def for_slot(self, owner: str) -> EmbeddedBroker:
+        return EmbeddedBroker(self.store, owner, lease_s=self.lease_s, study_id=self.study_id, poll_s=self.poll_s,
+                              cancel=self.cancel)
+
     def publish(self, chunks: Sequence[Chunk]) -> None:
         by_study: dict[int, list[Chunk]] = {}
         for c in chunks:

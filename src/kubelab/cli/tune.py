@@ -18,11 +18,17 @@ _STORE_HELP = "Store URL [env KUBELAB_STORE; default sqlite:///.kubelab/kubelab.
 Examples:
   kubelab tune run examples/turbofan-small.yaml
   kubelab tune status turbofan-small --format json
+  kubelab tune worker --broker amqp://guest:guest@localhost/ --store postgresql://localhost/kubelab
   kubelab tune results turbofan-small --top 10
   kubelab tune list""")
 def tune() -> None:
     """Search hyper-parameters: grid, random or TPE, over XGBoost, LightGBM, CatBoost, scikit-learn or any
     function. Every trial yields exactly one result, whatever crashes; rerun a command to resume."""
+    import logging
+
+    pika_log = logging.getLogger("pika")  # its connection errors are reported (once, translated) by kubelab
+    if pika_log.getEffectiveLevel() > logging.DEBUG:
+        pika_log.setLevel(logging.CRITICAL)
 
 
 def _store_option(f: F) -> F:
@@ -122,6 +128,38 @@ def run(spec: str, workers: int | None, store: str | None, broker: str | None, c
     if result.interrupted:
         click.echo("Interrupted; run the same command again to resume.", err=True)
         sys.exit(130)
+
+
+@tune.command(epilog="""\b
+Examples:
+  kubelab tune worker --broker amqp://kubelab:SECRET@rabbitmq:5672/ --store postgresql://kubelab@db/kubelab
+  kubelab tune worker --broker 'amqp://guest:guest@localhost/?lease=9' --store postgresql://localhost/kubelab -c 2
+  KUBELAB_BROKER=amqp://… KUBELAB_STORE=postgresql://… kubelab tune worker --concurrency 4""")
+@click.option("--broker", metavar="URL", envvar="KUBELAB_BROKER", required=True,
+              help="amqp://user:password@host:5672/vhost[?queue=…&lease=30&max_deliveries=10] [env KUBELAB_BROKER].")
+@_store_option
+@click.option("-c", "--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trials at once, each in its own supervised process with cores ÷ N threads.")
+@click.option("--grace", type=click.FloatRange(min=0), default=25.0, show_default=True,
+              help="Seconds after SIGTERM to finish the trials in hand; then they are interrupted and requeued.")
+@click.option("--memory-limit-mb", type=click.IntRange(min=1), default=None,
+              help="A trial's memory limit unless its spec sets one [default: 80 % of RAM ÷ concurrency].")
+def worker(broker: str, store: str | None, concurrency: int, grace: float, memory_limit_mb: int | None) -> None:
+    """Run trials of any study that arrives on BROKER, writing results to the store, until SIGTERM.
+
+    Logs one line per trial. Start as many as you like, on any machine that reaches both servers; kill
+    them at will (kill -9, SIGSTOP, preemption): their work goes to the others and every trial still ends
+    with exactly one result. SIGTERM or Ctrl-C finishes the trials in hand (within --grace) and exits 0.
+    """
+    import logging
+
+    from kubelab.store import resolve_store_url
+    from kubelab.tune._daemon import WorkerConfig, run_worker
+
+    logger = logging.getLogger("kubelab")
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    run_worker(WorkerConfig(resolve_store_url(store), broker, concurrency, grace, memory_limit_mb))
 
 
 @tune.command(name="list")

@@ -10,7 +10,8 @@ The store is the source of truth. Contract every backend keeps (checked by tests
 - ``claim_chunk`` hands a queued chunk (or one whose lease expired) to exactly one caller, even when many
   processes on many machines call it at once.
 - Every method commits before it returns; a connection lost mid-call raises ``TransientError`` and the call
-  may be retried as a whole (every method is idempotent or conditional).
+  may be retried as a whole (every method is idempotent or conditional). ``start_trial`` and
+  ``finish_trial`` may defer durability (not visibility) until ``sync``, which workers call before they ack.
 - One instance may be used from several threads (each thread gets its own connection).
 """
 
@@ -78,6 +79,7 @@ class Chunk:
     lo: int  # first trial number
     hi: int  # one past the last
     deliveries: int = 1
+    study: str = ""  # the study's name, where the broker carries it (a check against a wrong store)
 
 
 class Store(abc.ABC):
@@ -120,6 +122,11 @@ class Store(abc.ABC):
     def finish_trial(self, study_id: int, result: TrialResult, worker: str) -> bool:
         """Write a final result unless the trial is final already; True when this call wrote it."""
 
+    def sync(self, worker: str) -> bool:
+        """Make the trial writes this thread committed durable (``worker`` calls it before it acks a chunk).
+        False when some of them may have been lost (the server crashed before flushing them): do not ack."""
+        return True
+
     @abc.abstractmethod
     def reset_trial(self, study_id: int, number: int) -> None:
         """Give back an attempt that was interrupted on purpose (Ctrl-C, SIGTERM): running -> pending."""
@@ -160,6 +167,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_chunk(self, chunk: Chunk, owner: str, *, done: bool) -> None:
         """Mark a leased chunk done, or put it back in the queue."""
+
+    @abc.abstractmethod
+    def count_redelivery(self, study_id: int, chunk: int) -> int | None:
+        """Count one more delivery of a chunk that a remote broker redelivered; return the chunk's total
+        redeliveries, or None when the store has no record of the chunk."""
 
     @abc.abstractmethod
     def leases(self) -> list[tuple[Chunk, str, float]]:

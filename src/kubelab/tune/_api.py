@@ -58,6 +58,7 @@ def run(spec: str | Path | Mapping[str, Any] | StudySpec, *, store: str | Store 
         from kubelab.broker import get_broker
 
         broker_obj = get_broker(broker)
+        broker_obj.connect()  # a wrong URL or a server that is not there fails here, not in a retry loop
     try:
         return run_study(parsed, opened, workers=workers, broker=broker_obj, chunk_size=chunk_size, wait=wait,
                          on_progress=on_progress)

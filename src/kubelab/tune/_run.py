@@ -14,15 +14,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kubelab.broker import Broker, EmbeddedBroker, expire_dead_local_owners, owner_id
+from kubelab.errors import TransientError
 from kubelab.store import Chunk, Store, Study, TrialRow
 from kubelab.tune._space import Sampler
 from kubelab.tune._spec import StudySpec
 from kubelab.tune._study import create_or_resume, enqueue_all, planned_total
-from kubelab.tune._worker import Slot, Stop, StudyCache
+from kubelab.tune._worker import Slot, Stop, StudyCache, retry
 
 __all__ = ["Progress", "RunResult", "default_workers", "run_study"]
 
@@ -79,6 +80,7 @@ class _TPEDriver:
         self.in_flight = max(1, in_flight)
         self.sampler = Sampler(spec)
         self.open: set[int] = set()
+        self.waiting: list[tuple[tuple[int, int, str, str], Chunk]] = []  # asked, not yet stored and published
         self.next_number = store.max_number(study.id) + 1
         for trial in store.trials(study.id):  # resume: teach the history, track what is still open
             if trial.status == "done":
@@ -93,18 +95,29 @@ class _TPEDriver:
                     self.open.discard(trial.number)
                     self.sampler.tell(trial.number, trial.value if trial.status == "done" else None)
         total = int(self.spec.search.trials or 0)
-        new: list[Chunk] = []
-        rows = []
-        while len(self.open) + len(new) < self.in_flight and self.next_number < total:
+        while len(self.open) + len(self.waiting) < self.in_flight and self.next_number < total:
             number = self.next_number
             model, params = self.sampler.ask(number)
-            rows.append((number, model, self.spec.models[model].label, json.dumps(params, sort_keys=True)))
-            new.append(Chunk(self.study.id, number, number, number + 1))
+            self.waiting.append(((number, model, self.spec.models[model].label, json.dumps(params, sort_keys=True)),
+                                 Chunk(self.study.id, number, number, number + 1, study=self.study.name)))
             self.next_number += 1
-        if rows:
-            self.store.add_trials(self.study.id, rows)
-            self.broker.publish(new)
-            self.open.update(c.lo for c in new)
+        if self.waiting:  # kept until stored and published: a server restarting loses no asked trial
+            self.store.add_trials(self.study.id, [row for row, _ in self.waiting])
+            self.broker.publish([chunk for _, chunk in self.waiting])
+            self.open.update(chunk.lo for _, chunk in self.waiting)
+            self.waiting = []
+
+
+def _publish(store: Store, broker: Broker, study: Study, chunks: list[Chunk], stop: Stop) -> None:
+    """Hand chunks to the broker; a remote broker's chunks are then marked ``queued`` in the store, batch by
+    batch, so a coordinator killed and rerun publishes only what RabbitMQ never confirmed."""
+    embedded = isinstance(broker, EmbeddedBroker)
+    step = len(chunks) if embedded else 256
+    for start in range(0, len(chunks), step):
+        batch = [replace(c, study=study.name) for c in chunks[start:start + step]]
+        retry(lambda b=batch: broker.publish(b), stop, "publishing chunks")  # type: ignore[misc]
+        if not embedded:
+            store.set_chunk_state(batch[0].study_id, [c.chunk for c in batch], "queued")
 
 
 def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, broker: Broker | None = None,
@@ -120,21 +133,23 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
     n_workers = default_workers() if workers is None else workers
     study, _created = create_or_resume(store, spec)
     stop = stop or Stop()
+    coord_broker = broker or EmbeddedBroker(store, owner_id("coordinator"), study_id=study.id, cancel=stop.drain)
     woke = threading.Event()
     slots: list[Slot] = []
     threads: list[threading.Thread] = []
     if wait and n_workers > 0:  # start the workers first: their processes boot while the trials are enqueued
-        slots, threads = _start_slots(spec, store, study, broker, n_workers, stop, woke)
+        slots, threads = _start_slots(spec, store, coord_broker, n_workers, stop, woke)
     total = planned_total(spec)
     try:
         with _interrupts(stop, woke) as interrupted:
             driver = None
             if spec.search.method == "tpe":  # TPE asks as results come in; the others are enqueued whole
-                driver = _TPEDriver(store, study, spec, _coordinator_broker(store, study, broker),
-                                    in_flight=max(2 * n_workers, 2))
+                driver = _TPEDriver(store, study, spec, coord_broker, in_flight=max(2 * n_workers, 2))
                 driver.step()
             else:
-                _enqueue(spec, store, study, broker, chunk_size)
+                new = enqueue_all(store, study, spec, chunk_size)
+                if new:
+                    _publish(store, coord_broker, study, new, stop)
             expire_dead_local_owners(store)
             if not wait:
                 return RunResult(study, store.counts(study.id), elapsed_s=time.monotonic() - started)
@@ -143,6 +158,8 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
         stop.drain.set()
         for t in threads:
             t.join(timeout=30)
+        for slot in slots:
+            slot.broker.close()
     counts = store.counts(study.id)
     errors = [slot.error for slot in slots if slot.error is not None]
     if errors and counts["done"] + counts["failed"] < total and not interrupted:
@@ -154,28 +171,17 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
                      time.monotonic() - started)
 
 
-def _coordinator_broker(store: Store, study: Study, broker: Broker | None) -> Broker:
-    return broker or EmbeddedBroker(store, owner_id("coordinator"), study_id=study.id)
-
-
-def _enqueue(spec: StudySpec, store: Store, study: Study, broker: Broker | None, chunk_size: int | None) -> None:
-    """Insert the trials of a grid or random study and publish the chunks no broker has yet."""
-    new = enqueue_all(store, study, spec, chunk_size)
-    if new:
-        _coordinator_broker(store, study, broker).publish(new)
-
-
-def _start_slots(spec: StudySpec, store: Store, study: Study, broker: Broker | None, n_workers: int, stop: Stop,
+def _start_slots(spec: StudySpec, store: Store, broker: Broker, n_workers: int, stop: Stop,
                  woke: threading.Event) -> tuple[list[Slot], list[threading.Thread]]:
+    """Start ``n_workers`` slot threads, each with its own delivery channel (``broker.for_slot``)."""
     cpu = default_workers()
     per_trial = max(1, cpu // n_workers)
     memory = spec.memory_limit_mb or _default_memory_mb(n_workers)
     cache = StudyCache(store)
     slots, threads = [], []
     for i in range(n_workers):
-        slot_broker = broker or EmbeddedBroker(store, owner_id(i), study_id=study.id, cancel=stop.drain)
-        slot = Slot(store, slot_broker, cache, name=owner_id(i), threads=per_trial, memory_limit_mb=memory,
-                    stop=stop, on_chunk=woke.set)
+        slot = Slot(store, broker.for_slot(owner_id(i)), cache, name=owner_id(i), threads=per_trial,
+                    memory_limit_mb=memory, stop=stop, on_chunk=woke.set)
         t = threading.Thread(target=slot.run, name=f"kubelab-slot-{i}", daemon=True)
         t.start()
         slots.append(slot)
@@ -188,17 +194,21 @@ def _follow(spec: StudySpec, store: Store, study: Study, total: int, slots: list
             on_progress: Callable[[Progress], None] | None, started: float, driver: _TPEDriver | None) -> None:
     """Report progress and drive TPE until every trial is final, every slot died, or a stop was asked."""
     while not stop.requested:
-        counts = store.counts(study.id)
-        if on_progress is not None:
-            best = store.trials(study.id, top=1)
-            on_progress(Progress(spec.name, total, counts, best[0].value if best else None,
-                                 time.monotonic() - started))
-        if counts["done"] + counts["failed"] >= total:
-            return
+        try:
+            counts = store.counts(study.id)
+            if on_progress is not None:
+                best = store.trials(study.id, top=1)
+                on_progress(Progress(spec.name, total, counts, best[0].value if best else None,
+                                     time.monotonic() - started))
+            if counts["done"] + counts["failed"] >= total:
+                return
+            if driver is not None:
+                driver.step()
+        except TransientError as exc:  # the store or broker is restarting: keep following
+            log.warning("%s; retrying", exc)
+            stop.drain.wait(1.0)
         if slots and not any(t.is_alive() for t in threads):
             return  # every slot died: stop following rather than wait forever
-        if driver is not None:
-            driver.step()
         woke.wait(poll_s)  # a finished chunk (or Ctrl-C) wakes us at once
         woke.clear()
 

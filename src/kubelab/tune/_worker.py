@@ -99,6 +99,7 @@ class Slot:
         self.on_trial = on_trial
         self.on_chunk = on_chunk
         self.error: BaseException | None = None
+        self._delivery_lost = False
 
     def run(self, idle: Callable[[], bool] | None = None) -> None:
         """Process chunks until stopped, or until ``idle()`` says so when no chunk is waiting."""
@@ -125,21 +126,115 @@ class Slot:
             self.executor.close()
 
     def process(self, chunk: Chunk) -> None:
-        info = self.studies.get(chunk.study_id)
-        if info is None:  # the study was deleted: nothing to do for this chunk
-            self.broker.ack(chunk)
+        info = retry(lambda: self.studies.get(chunk.study_id), self.stop, "reading the study")
+        assert info is None or isinstance(info, _StudyInfo)
+        if info is None or (chunk.study and info.name != chunk.study):
+            self._foreign(chunk)
             return
+        pending = self._open(chunk)
+        deliveries = self._deliveries(chunk)
+        if self.broker.max_deliveries is not None and deliveries > self.broker.max_deliveries and pending:
+            self._give_up(chunk, info, pending, deliveries)
+            return
+        while not self._work(chunk, info, pending):
+            log.warning("the store restarted before chunk %d's results were flushed; running its lost trials "
+                        "again", chunk.chunk)
+            pending = self._open(chunk)
+
+    def _open(self, chunk: Chunk) -> list[TrialRow]:
         pending = retry(lambda: self.store.open_trials(chunk.study_id, chunk.lo, chunk.hi), self.stop,
                         "reading the chunk's trials")
         assert isinstance(pending, list)
+        return pending
+
+    def _work(self, chunk: Chunk, info: _StudyInfo, pending: list[TrialRow]) -> bool:
+        """Run the open trials, then settle the chunk with the broker once their results are durable. False
+        when the store lost some of them (it crashed before flushing them): they are open again, to be rerun."""
+        self._delivery_lost = False
+        held_elsewhere = False
         for trial in pending:
             if self.stop.requested:
-                self.broker.nack(chunk)
-                return
+                return self._give_back(chunk)
+            if self._held_elsewhere(trial):
+                held_elsewhere = True
+                continue
+            if not self._still_held(chunk):
+                self._flush_or_release(chunk)
+                return True
             if not self._run_trial(chunk, info, trial):
-                self.broker.nack(chunk)
-                return
-        self.broker.ack(chunk)
+                return self._give_back(chunk)
+            if self._delivery_lost:  # another worker has the chunk now: never run its trials twice
+                self._flush_or_release(chunk)
+                return True
+        if not self._sync():
+            return False
+        (self.broker.defer if held_elsewhere else self.broker.ack)(chunk)
+        return True
+
+    def _still_held(self, chunk: Chunk) -> bool:
+        """Whether this slot still holds the chunk's delivery (checked before each trial)."""
+        try:
+            return self.broker.heartbeat(chunk)
+        except TransientError:
+            return True  # unknown: the trial runs; a lost delivery is noticed while it does
+
+    def _give_back(self, chunk: Chunk) -> bool:
+        """Stopping, or a trial interrupted: the chunk goes back."""
+        self._flush_or_release(chunk)
+        self.broker.nack(chunk)
+        return True
+
+    def _flush_or_release(self, chunk: Chunk) -> None:
+        """Before leaving a chunk to others: if the store lost results of ours, the trials they belonged to
+        read ``running`` by this live worker, which others would wait for; set them pending again."""
+        if self._sync():
+            return
+        for trial in self._open(chunk):
+            if trial.status == "running" and trial.worker == self.name:
+                retry(lambda n=trial.number: self.store.reset_trial(chunk.study_id, n), self.stop,  # type: ignore[misc]
+                      "requeuing a trial")
+        self._sync()
+
+    def _sync(self) -> bool:
+        """Make this slot's results durable; False when the store may have lost some (nothing is acked then)."""
+        return bool(retry(lambda: self.store.sync(self.name), self.stop, "flushing results"))
+
+    def _foreign(self, chunk: Chunk) -> None:
+        """A chunk of a study this store does not have: deleted (embedded), or a worker on the wrong store."""
+        if not chunk.study:
+            self.broker.ack(chunk)  # the embedded broker's chunks live in this store: the study was deleted
+            return
+        log.error("chunk %d of study '%s' (#%d): no such study in %s; is this worker on the coordinator's "
+                  "--store? Giving the chunk back", chunk.chunk, chunk.study, chunk.study_id, self.store.url)
+        self.broker.nack(chunk)
+        self.stop.drain.wait(2.0)  # let a worker on the right store take it
+
+    def _deliveries(self, chunk: Chunk) -> int:
+        if self.broker.counts_deliveries or chunk.deliveries <= 1:
+            return chunk.deliveries
+        counted = retry(lambda: self.store.count_redelivery(chunk.study_id, chunk.chunk), self.stop,
+                        "counting a redelivery")
+        return chunk.deliveries if counted is None else 1 + int(counted)  # type: ignore[call-overload]
+
+    def _held_elsewhere(self, trial: TrialRow) -> bool:
+        """A trial running on another worker that is alive (its delivery was lost, it was not)."""
+        if trial.status != "running" or not trial.worker or trial.worker == self.name:
+            return False
+        try:
+            return self.broker.holder_alive(trial.worker)
+        except TransientError:
+            return True  # cannot tell: do not risk running it twice; the chunk comes back
+
+    def _give_up(self, chunk: Chunk, info: _StudyInfo, pending: list[TrialRow], deliveries: int) -> None:
+        reason = (f"its chunk was delivered {deliveries} times without finishing (max_deliveries "
+                  f"{self.broker.max_deliveries}): each time its worker died or lost the broker; dead-lettered")
+        for trial in pending:
+            if not self._held_elsewhere(trial):
+                self._finish(chunk.study_id, trial, Outcome("crash", message=reason), info)
+        if self._sync():
+            self.broker.dead_letter(chunk, f"study '{info.name}' trials {chunk.lo}..{chunk.hi - 1}: {reason}")
+        else:  # the failures were not stored: the next delivery decides again
+            self.broker.nack(chunk)
 
     def _run_trial(self, chunk: Chunk, info: _StudyInfo, trial: TrialRow) -> bool:
         """Run a trial to a final result; False when interrupted (the trial is left pending)."""
@@ -176,7 +271,10 @@ class Slot:
         if self.stop.abort.is_set():
             return False
         try:
-            self.broker.heartbeat(chunk)
+            if not self.broker.heartbeat(chunk) and not self._delivery_lost:
+                self._delivery_lost = True
+                log.warning("lost the delivery of chunk %d; finishing the trial in hand, then leaving the chunk "
+                            "to the worker that has it now", chunk.chunk)
         except TransientError as exc:
             log.warning("could not renew the delivery (%s); the trial goes on", exc)
         return True
