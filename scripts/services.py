@@ -54,7 +54,9 @@ def ensure_rabbitmq() -> str | None:
 
 
 # command-line tools the tests run for real, and the Debian package that provides each
-TOOLS: dict[str, str] = {}
+TOOLS: dict[str, str] = {
+    "terraform": "terraform",  # lab render tests: `terraform fmt -check` (HashiCorp's apt repository)
+}
 
 
 def ensure_tools() -> str | None:

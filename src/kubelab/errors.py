@@ -9,6 +9,7 @@ KubelabError
 ├── DatasetError           a dataset that cannot be found, read or parsed
 ├── MissingDependency      an optional extra is not installed; says which `pip install` fixes it
 ├── StudyError             a study that does not exist, or exists with a different spec
+├── RenderError            a lab that cannot be rendered: output directory, kept secrets, names
 ├── BackendError           a store or broker failed
 │   └── TransientError     a lost connection or busy server: retried with backoff by callers
 └── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
@@ -25,6 +26,7 @@ __all__ = [
     "KubelabError",
     "MissingDependency",
     "Problem",
+    "RenderError",
     "SpecError",
     "StudyError",
     "TransientError",
@@ -82,6 +84,10 @@ class MissingDependency(KubelabError):
 
 class StudyError(KubelabError):
     """A study that does not exist, or that exists with a different spec."""
+
+
+class RenderError(KubelabError):
+    """A lab that cannot be rendered: an unusable output directory, unreadable kept secrets, a name too long."""
 
 
 class BackendError(KubelabError):

@@ -99,3 +99,9 @@ def schema() -> None:
 
     emit_json(json_schema())
 
+
+
+# --- kubelab lab render (lab-render branch): the command lives in its own module -----------------------------
+from kubelab.cli._lab_render import render  # noqa: E402
+
+lab.add_command(render)
