@@ -33,6 +33,7 @@ def check(file: str, fmt: str) -> None:
     """Check FILE: keys, types and quantities, then whether it can work (pods that fit their nodes, GPUs,
     spot nodes, timeouts, https and authentication). Prints every problem at once; exits 1 on errors, 0
     when there are only warnings."""
+    from kubelab.errors import KubelabError
     from kubelab.lab import check_file
 
     report = check_file(file)
@@ -42,11 +43,13 @@ def check(file: str, fmt: str) -> None:
                    "findings": [{"severity": f.severity, **_problem_dict(f.problem)} for f in report.findings]})
     else:
         for finding in report.findings:
-            style = {"fg": "red"} if finding.severity == "error" else {"fg": "yellow"}
-            click.echo(click.style(f"{finding.severity}:", **style) + f" {finding.problem}")
-        click.echo(_summary(report.file, len(report.errors), len(report.warnings)), err=True)
+            color = "red" if finding.severity == "error" else "yellow"
+            click.echo(click.style(f"{finding.severity}:", fg=color) + f" {finding.problem}")
+    summary = _summary(report.file, len(report.errors), len(report.warnings))
     if not report.ok:
-        raise click.exceptions.Exit(1)
+        raise KubelabError(summary)  # exit 1; the findings are above
+    if fmt != "json":
+        click.echo(summary, err=True)
 
 
 def _problem_dict(problem: Any) -> dict[str, Any]:

@@ -158,16 +158,16 @@ class SizeCatalog:
     def smallest_fitting(self, provider: str, cpu: float, memory: int, like: str = "") -> str | None:
         """The smallest known size whose nodes leave ``cpu`` cores and ``memory`` bytes for a pod.
 
-        Among sizes of equal memory and cores, one of the same family as ``like`` (same prefix and suffix,
-        e.g. ``s-…-amd``) is preferred.
+        Among sizes of equal memory, one of the same family as ``like`` (same prefix and suffix, e.g.
+        ``s-…-amd``) is preferred, then the fewest cores.
         """
         def family(name: str) -> tuple[str, str]:
             last = name.rsplit("-", 1)[-1]
             return name.split("-")[0], last if last.isalpha() else ""
 
-        def key(name: str) -> tuple[int, float, int, str]:
+        def key(name: str) -> tuple[int, int, float, str]:
             size = self.sizes[provider][name]
-            return (size.memory, size.cpu, 0 if family(name) == family(like) else 1, name)
+            return (size.memory, 0 if family(name) == family(like) else 1, size.cpu, name)
 
         for name in sorted(self.names(provider), key=key):
             cap = self.capacity(provider, name)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kubelab._yamlfile import KeyPath, Locator, did_you_mean, load
+from kubelab._yamlfile import KeyPath, Locator, did_you_mean, format_path, load
 from kubelab.errors import Problem, SpecError
 from kubelab.lab._capacity import NodeCapacity, SizeCatalog, load_sizes
 from kubelab.lab._loader import parse_lab
@@ -107,7 +107,7 @@ class Checker:
                        did_you_mean(name, names) or f"pools: {', '.join(names)}")
         else:
             self.error(path, f"{what} has no pool: no pool has purpose {purpose}",
-                       f"add purpose: {purpose} to a pool, or set {'.'.join(map(str, path))}.pool: NAME")
+                       f"add purpose: {purpose} to a pool, or set {format_path((*path, 'pool'))}: NAME")
         return None
 
 

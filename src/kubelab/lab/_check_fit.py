@@ -173,8 +173,9 @@ def _check_fit(c: Checker, d: Demand) -> None:
     larger = c.sizes.smallest_fitting(provider, cpu, memory, d.pool.size)
     bigger = f", or give {where} a larger size (e.g. {larger})" if larger else ""
     if d.memory and memory > cap.free_memory:
-        c.error(d.memory[1], f"{d.what} does not fit on {where}: it asks for {d.memory[0]} "
-                f"({format_bytes(memory)}) and {cap.explain_memory()}",
+        asked = str(d.memory[0]) if str(d.memory[0]) == format_bytes(memory) else \
+            f"{d.memory[0]} ({format_bytes(memory)})"
+        c.error(d.memory[1], f"{d.what} does not fit on {where}: it asks for {asked} and {cap.explain_memory()}",
                 f"lower it to at most {format_bytes(cap.free_memory)}{bigger}")
     if d.cpu and cpu > cap.free_cpu:
         c.error(d.cpu[1], f"{d.what} does not fit on {where}: it asks for {d.cpu[0]} cores and "

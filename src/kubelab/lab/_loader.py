@@ -94,6 +94,9 @@ def _problem(err: Any, path: KeyPath, loc: Locator) -> Problem:
         return loc.problem(path, f"{shown} is not allowed", hint)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return loc.problem(path, f"expected a mapping (key: value), got a {_kind(value)}")
+    if kind == "string_type":
+        return loc.problem(path, f"expected a string, got a {_kind(value)}",
+                           "quote it if YAML reads it as something else")
     if kind in ("tuple_type", "list_type"):
         return loc.problem(path, f"expected a list, got a {_kind(value)}", "write a YAML list: [a, b] or '- a'")
     message = str(err["msg"]).replace("Input should be", "must be").replace("String should", "must")
@@ -111,7 +114,6 @@ _HINTS = {
     "int_type": "write a whole number",
     "int_from_float": "write a whole number",
     "float_parsing": "write a number",
-    "string_type": "write a string (quote it if YAML reads it as something else)",
 }
 
 
