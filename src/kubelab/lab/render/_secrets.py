@@ -53,12 +53,13 @@ def read_secrets(directory: Path) -> dict[str, dict[str, str]]:
     """
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     found: dict[str, dict[str, str]] = {}
     if not directory.is_dir():
         return found
     for path in sorted(directory.glob("*.yaml")):
         try:
-            doc: Any = yaml.safe_load(path.read_text())
+            doc: Any = yaml.load(path.read_text(), Loader=loader)
             if not isinstance(doc, dict) or doc.get("kind") != "Secret":
                 raise ValueError("not a Kubernetes Secret")
             name = str(doc["metadata"]["name"])

@@ -3,7 +3,8 @@
 A directory is written when it does not exist, is empty, or ``force`` is given; with ``force``, files an
 earlier render wrote that this one no longer produces (a model removed from the definition) are deleted
 from ``manifests/`` and ``terraform/``, and ``secrets/`` is read back first, so passwords stay the same.
-Each file is written to a temporary name and renamed, so an interrupted render leaves no half file.
+Each file is written to a temporary name and renamed, so an interrupted render leaves no half file; a file
+whose text has not changed is left alone.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def _check_directory(out: Path, force: bool) -> None:
 
 
 def _write(path: Path, text: str, private: bool = False) -> None:
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return  # unchanged: keep the file (and its time stamp) as it is
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
