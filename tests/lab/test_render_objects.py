@@ -175,7 +175,8 @@ def test_models_have_probes_a_service_and_a_token(objects: Objects) -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["ports"] == [{"name": "http", "containerPort": 9000}]
-    assert container["args"][:3] == ["kubelab", "serve", "models/classifier.onnx"]
+    assert container["args"] == ["kubelab", "serve", "models/classifier.onnx", "--name", "classifier", "--host",
+                                 "0.0.0.0", "--port", "9000"]
     assert pod["spec"]["nodeSelector"] == {"kubelab.io/pool": "serving"}
     service = find(objects, "Service", "model-classifier")["spec"]
     assert selects(service["selector"], pod["metadata"]["labels"])
@@ -195,6 +196,12 @@ def test_stateful_components_have_volumes_and_stay_on_core(objects: Objects) -> 
         mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
         assert mounts["data"] == path
         assert selects(find(objects, "Service", name)["spec"]["selector"], sts["template"]["metadata"]["labels"])
+
+
+def test_a_pickled_model_is_allowed_explicitly() -> None:
+    lab = full_lab(**{"models/rul.skops": "models/rul.joblib"})
+    deployment = find(render_lab(lab).objects(), "Deployment", "model-rul")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"][-1] == "--allow-pickle"
 
 
 def test_gpu_workers_get_the_gpu_limit_and_toleration() -> None:

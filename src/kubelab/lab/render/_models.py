@@ -3,6 +3,8 @@
 ``kubelab serve`` refuses to listen beyond loopback without a token, so each model gets a generated bearer
 token (Secret ``model-NAME``, key ``token``); ``/healthz`` and ``/readyz`` answer without it, which is what
 the liveness and readiness probes call. A startup probe gives a big model up to five minutes to load.
+``model`` is read inside the container: a path in the image (``image:`` one that holds the model file).
+A pickle (``.pkl``, ``.joblib``) gets ``--allow-pickle``: its author put it in the definition.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = ["MODEL_COMPONENT", "model_name", "model_objects"]
 Manifest = dict[str, Any]
 
 MODEL_COMPONENT = "model"
+_PICKLES = (".pkl", ".pickle", ".joblib")
 _DEFAULTS = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
 _UID = 10001
 
@@ -45,12 +48,15 @@ def model_objects(ctx: Context, model: ModelDeployment, bank: SecretBank, source
         raise RenderError(f"{source}.name: '{model.name}' is {len(model.name)} characters; the Service "
                           f"'{name}' would exceed 63; hint: use at most 57 characters")
     token = bank.random(name, "token")
+    args = ["kubelab", "serve", model.model, "--name", model.name, "--host", "0.0.0.0", "--port", str(model.port)]
+    if model.model.lower().endswith(_PICKLES):
+        # kubelab serve refuses pickles unless told: the definition's author names their own model file here
+        args.append("--allow-pickle")
     http = {"port": "http"}
     container = {
         "name": "serve",
         "image": model.image or DEFAULT_IMAGE,
-        "args": ["kubelab", "serve", model.model, "--name", model.name, "--host", "0.0.0.0",
-                 "--port", str(model.port)],
+        "args": args,
         "env": [{"name": "KUBELAB_SERVE_TOKEN", "valueFrom": {"secretKeyRef": {"name": name, "key": "token"}}},
                 {"name": "HOME", "value": "/tmp"}],
         "ports": [{"name": "http", "containerPort": model.port}],
