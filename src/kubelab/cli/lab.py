@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from kubelab.cli._output import emit_json, format_option
+from kubelab.cli._output import emit, emit_json, format_option
 
 __all__ = ["lab"]
 
@@ -102,6 +102,57 @@ def schema() -> None:
 
     emit_json(json_schema())
 
+
+
+_COST_COLUMNS = ["pool", "size", "spot", "usd_per_node", "nodes", "idle", "typical", "peak"]
+
+
+@lab.command(epilog="""\b
+Examples:
+  kubelab lab cost lab.yaml
+  kubelab lab cost lab.yaml --users 10
+  kubelab lab cost lab.yaml --prices my-prices.yaml --format json""")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--users", type=click.IntRange(min=0), default=None,
+              help="Users at peak [default: users.peak of FILE].")
+@click.option("--prices", "prices", type=click.Path(dir_okay=False), default=None,
+              help="A price file laid over the shipped catalog (same layout as kubelab/lab/prices.yaml).")
+@format_option("table", "json")
+def cost(file: str, users: int | None, prices: str | None, fmt: str) -> None:
+    """Monthly cost of FILE per pool and in total: at idle (minimum nodes), at typical use and at peak, with
+    volumes, the load balancer and the control-plane fee, from list prices with their source and date.
+    Exits 1 when typical use is over the budget."""
+    from kubelab.errors import KubelabError
+    from kubelab.lab import cost_file
+
+    report, findings = cost_file(file, prices, users)
+    if fmt == "json":
+        emit_json({**report.as_dict(), "findings": [{"severity": f.severity, **_problem_dict(f.problem)}
+                                                    for f in findings]})
+    else:
+        n = report.users
+        click.echo(f"{report.lab} on {report.provider}, USD a month; users: idle {n['idle']}, "
+                   f"typical {n['typical']}, peak {n['peak']}")
+        rows: list[dict[str, Any]] = [
+            {"pool": p.pool, "size": p.size, "spot": "yes" if p.spot else "no", "usd_per_node": f"{p.node_month:.2f}",
+             "nodes": "/".join(str(p.nodes[s]) for s in ("idle", "typical", "peak")),
+             **{s: f"{p.cost[s]:.2f}" for s in ("idle", "typical", "peak")}} for p in report.pools]
+        rows += [{"pool": name.replace("_", " "), **{s: f"{value:.2f}" for s in ("idle", "typical", "peak")}}
+                 for name, value in report.items.items()]
+        rows.append({"pool": "total", **{s: f"{report.totals[s]:.2f}" for s in ("idle", "typical", "peak")}})
+        emit(rows, _COST_COLUMNS, "table")
+        if report.budget is not None:
+            click.echo(f"budget: {report.budget:.2f}")
+        for finding in findings:
+            color = "red" if finding.severity == "error" else "yellow"
+            click.echo(click.style(f"{finding.severity}:", fg=color) + f" {finding.problem}")
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
+        dates = sorted({s["date"] for s in report.sources})
+        click.echo(f"prices: list prices as of {', '.join(dates)}; sources with --format json", err=True)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise KubelabError(f"{file}: over budget")
 
 
 # --- kubelab lab render (lab-render branch): the command lives in its own module -----------------------------

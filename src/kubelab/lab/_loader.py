@@ -18,7 +18,7 @@ from kubelab._yamlfile import KeyPath, Locator, did_you_mean, load, loads
 from kubelab.errors import Problem, SpecError
 from kubelab.lab._model import Lab
 
-__all__ = ["load_lab", "loads_lab", "parse_lab"]
+__all__ = ["load_lab", "loads_lab", "parse_lab", "translate"]
 
 
 def load_lab(path: str | Path) -> Lab:
@@ -46,7 +46,7 @@ def parse_lab(data: Any, loc: Locator) -> Lab:
     try:
         return Lab.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_problems(exc, loc)) from None
+        raise SpecError(translate(exc, loc, Lab)) from None
 
 
 def _kind(value: Any) -> str:
@@ -54,7 +54,8 @@ def _kind(value: Any) -> str:
         type(value), type(value).__name__)
 
 
-def _problems(exc: ValidationError, loc: Locator) -> list[Problem]:
+def translate(exc: ValidationError, loc: Locator, root: type[BaseModel]) -> list[Problem]:
+    """pydantic's errors for a file validated as ``root`` → positioned Problems (with hints)."""
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     errors = exc.errors(include_url=False)
@@ -63,19 +64,19 @@ def _problems(exc: ValidationError, loc: Locator) -> list[Problem]:
         path: KeyPath = tuple(p for p in err["loc"] if isinstance(p, str | int))
         if err["type"] == "too_short" and any(f[: len(path)] == path and len(f) > len(path) for f in failed):
             continue  # "at least 1 item after validation": its items failed, and say so themselves
-        problem = _problem(err, path, loc)
+        problem = _problem(err, path, loc, root)
         if (problem.path, problem.message) not in seen:
             seen.add((problem.path, problem.message))
             problems.append(problem)
     return problems
 
 
-def _problem(err: Any, path: KeyPath, loc: Locator) -> Problem:
+def _problem(err: Any, path: KeyPath, loc: Locator, root: type[BaseModel]) -> Problem:
     kind, value = err["type"], err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         key = str(path[-1])
-        allowed = _fields_at(path[:-1])
+        allowed = _fields_at(path[:-1], root)
         hint = did_you_mean(key, allowed) or (f"allowed keys: {', '.join(allowed)}" if allowed else None)
         return loc.problem(path, f"unknown key '{key}'", hint, key=True)
     if kind == "missing":
@@ -103,7 +104,7 @@ def _problem(err: Any, path: KeyPath, loc: Locator) -> Problem:
     message = message[0].lower() + message[1:]
     if value is not None and not isinstance(value, dict | list):
         message = f"{value!r}: {message}" if not isinstance(value, str) else f"'{value}': {message}"
-    hint = _HINTS.get(kind) or (_description(path) if kind == "string_pattern_mismatch" else None)
+    hint = _HINTS.get(kind) or (_description(path, root) if kind == "string_pattern_mismatch" else None)
     return loc.problem(path, message, hint)
 
 
@@ -117,38 +118,45 @@ _HINTS = {
 }
 
 
-def _description(path: KeyPath) -> str | None:
-    model = _model_at(path[:-1])
+def _description(path: KeyPath, root: type[BaseModel]) -> str | None:
+    model = _model_at(path[:-1], root)
     field = model.model_fields.get(str(path[-1])) if model else None
     return field.description if field else None
 
 
-def _model_at(path: KeyPath) -> type[BaseModel] | None:
-    """The model class at ``path`` of a Lab, or None."""
-    model: type[BaseModel] | None = Lab
+def _model_at(path: KeyPath, root: type[BaseModel]) -> type[BaseModel] | None:
+    """The model class at ``path`` below ``root``, or None (through optionals, lists and dicts)."""
+    annotation: Any = root
     for part in path:
-        if model is None:
+        annotation = _strip(annotation)
+        origin = typing.get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = next((f for n, f in annotation.model_fields.items() if (f.alias or n) == part), None)
+            annotation = field.annotation if field else None
+        elif origin in (tuple, list) and isinstance(part, int):
+            annotation = typing.get_args(annotation)[0]
+        elif origin is dict:
+            annotation = typing.get_args(annotation)[1]
+        else:
             return None
-        if isinstance(part, int):
-            continue
-        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
-        model = _model_in(field.annotation) if field else None
-    return model
+    annotation = _strip(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
-def _fields_at(path: KeyPath) -> list[str]:
-    """Allowed keys of the model at ``path`` of a Lab (aliases where they are used)."""
-    model = _model_at(path)
+def _strip(annotation: Any) -> Any:
+    """``X | None`` and ``Annotated[X, …]`` → X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _fields_at(path: KeyPath, root: type[BaseModel]) -> list[str]:
+    """Allowed keys of the model at ``path`` below ``root`` (aliases where they are used)."""
+    model = _model_at(path, root)
     return [f.alias or n for n, f in model.model_fields.items()] if model else []
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, tuple, list, typing.Annotated):
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None

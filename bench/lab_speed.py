@@ -1,0 +1,121 @@
+"""Speed of `kubelab lab` on a lab with 10 pools, 50 users and 5 model deployments (goal: check + render +
+cost in well under 1 s).
+
+Two measures, medians of --runs runs:
+- library: check_file + cost_file (+ every step in STEPS) in one warm interpreter, after one warm-up;
+- command: each `kubelab lab …` command in a fresh interpreter, as a user runs it (start-up included).
+
+    python bench/lab_speed.py [--runs 7]
+
+Add a step (render, say) by appending to STEPS and COMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from _common import ROOT, machine, median, table
+
+
+def big_lab() -> str:
+    """A lab with 10 pools, 50 allowed users (peak 50), 3 profiles, the tuning stack and 5 models."""
+    users = ", ".join(f"user{i:02d}" for i in range(50))
+    pools = ["  - {name: core, size: s-4vcpu-8gb, count: 1, purpose: core}"]
+    pools += ["  - {name: users, size: s-2vcpu-4gb, min: 1, max: 30, purpose: users}"]
+    pools += [f"  - {{name: workers-{i}, size: c-4, min: 0, max: 10, purpose: workers}}" for i in range(3)]
+    pools += [f"  - {{name: serving-{i}, size: s-2vcpu-4gb, min: 1, max: 4, purpose: serving}}" for i in range(4)]
+    pools += ["  - {name: gpu, size: gpu-4000adax1-20gb, min: 0, max: 2, gpu: {type: nvidia-rtx-4000-ada, "
+              "count: 1}, purpose: users, taints: [{key: nvidia.com/gpu, effect: NoSchedule}]}"]
+    models = "\n".join(
+        f"  - {{name: model-{i}, model: models/m{i}.joblib, pool: serving-{i % 4}, autoscaling: {{min: 1, max: 4}}, "
+        "resources: {requests: {cpu: 250m, memory: 256Mi}, limits: {cpu: '1', memory: 512Mi}}}" for i in range(5))
+    return f"""\
+apiVersion: kubelab/v1
+kind: Lab
+metadata: {{name: big}}
+provider: {{name: digitalocean, region: fra1, kubernetes: "1.31"}}
+pools:
+{chr(10).join(pools)}
+users: {{admins: [user00], allowed: [{users}], typical: 20, peak: 50}}
+auth:
+  method: github
+  github: {{client_id: abc, client_secret: {{secret: gh, key: secret}},
+           callback_url: https://lab.example.org/hub/oauth_callback, allowed_organizations: [org]}}
+workbench:
+  image: quay.io/jupyter/scipy-notebook:2024-12-09
+  cpu: {{guarantee: 500m, limit: "2"}}
+  memory: {{guarantee: 1Gi, limit: 2Gi}}
+  storage: {{size: 10Gi}}
+  start_timeout: 10m
+  https: {{hosts: [lab.example.org], contact_email: a@example.org}}
+  profiles:
+    - {{name: small, display_name: Small, default: true}}
+    - {{name: large, display_name: Large, memory: {{guarantee: 2Gi, limit: 2Gi}}}}
+    - {{name: gpu, display_name: GPU, gpu: 1, memory: {{guarantee: 8Gi, limit: 16Gi}}}}
+tuning:
+  workers:
+    pool: workers-0
+    autoscaling: {{min: 0, max: 20}}
+    resources: {{requests: {{cpu: "1", memory: 2Gi}}, limits: {{cpu: "1", memory: 2Gi}}}}
+models:
+{models}
+budget: {{monthly: 5000}}
+"""
+
+
+def _check(path: str) -> None:
+    from kubelab.lab import check_file
+
+    report = check_file(path)
+    assert report.ok and not report.findings, [str(f) for f in report.findings]
+
+
+def _cost(path: str) -> None:
+    from kubelab.lab import cost_file
+
+    cost_file(path)
+
+
+STEPS: list[tuple[str, Callable[[str], None]]] = [("check", _check), ("cost", _cost)]
+COMMANDS: list[list[str]] = [["lab", "check"], ["lab", "cost"]]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.join(ROOT, "src"))
+    path = str(Path(tempfile.mkdtemp()) / "big.yaml")
+    Path(path).write_text(big_lab(), encoding="utf-8")
+    for _, step in STEPS:
+        step(path)  # warm-up: imports, catalogs
+    library: dict[str, list[float]] = {name: [] for name, _ in STEPS}
+    library["all steps"] = []
+    commands: dict[str, list[float]] = {" ".join(c): [] for c in COMMANDS}
+    for _ in range(args.runs):
+        total = 0.0
+        for name, step in STEPS:
+            t = time.perf_counter()
+            step(path)
+            library[name].append(time.perf_counter() - t)
+            total += library[name][-1]
+        library["all steps"].append(total)
+        for cmd in COMMANDS:
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "kubelab", *cmd, path], check=True, capture_output=True)
+            commands[" ".join(cmd)].append(time.perf_counter() - t)
+    rows = [{"measure": f"library: {k}", "median ms": f"{median(v) * 1000:.1f}"} for k, v in library.items()]
+    rows += [{"measure": f"command: kubelab {k}", "median ms": f"{median(v) * 1000:.1f}"} for k, v in commands.items()]
+    print(f"{machine()}; {args.runs} runs; lab: 10 pools, 50 users, 3 profiles, 5 models")
+    print(table(rows, ["measure", "median ms"]))
+
+
+if __name__ == "__main__":
+    main()
