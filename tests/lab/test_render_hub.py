@@ -125,11 +125,26 @@ def test_ldap_auth_with_a_bind_password_from_a_secret() -> None:
 """
     hub = _values(**{GITHUB: ldap})["hub"]
     assert hub["config"]["LDAPAuthenticator"] == {
-        "server_address": "ldap.example.org", "use_ssl": True, "lookup_dn": True, "server_port": 636,
+        "server_address": "ldap.example.org", "tls_strategy": "on_connect", "lookup_dn": True, "server_port": 636,
         "allowed_groups": ["cn=lab,ou=groups,dc=example,dc=org"], "user_search_base": "ou=people,dc=example,dc=org",
         "lookup_dn_search_user": "cn=hub,dc=example,dc=org"}
     assert hub["extraEnv"]["LDAP_BIND_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "ldap", "key": "password"}
     assert "os.environ['LDAP_BIND_PASSWORD']" in hub["extraConfig"]["kubelab-ldap"]
+
+
+def test_ldap_with_start_tls() -> None:
+    ldap = "auth: {method: ldap, ldap: {server: 'ldap://ldap.example.org', start_tls: true, bind_dn_template: " \
+           "['uid={username},ou=people,dc=example,dc=org']}}\n"
+    settings = _values(**{GITHUB: ldap})["hub"]["config"]["LDAPAuthenticator"]
+    assert settings == {"server_address": "ldap.example.org", "tls_strategy": "before_bind", "lookup_dn": False,
+                        "bind_dn_template": ["uid={username},ou=people,dc=example,dc=org"]}
+
+
+def test_no_auth_is_explicit() -> None:
+    text = FULL.replace(GITHUB, "auth: {method: none}\n").replace(
+        "  https: {hosts: [lab.example.org], contact_email: admin@example.org}\n", "  service: clusterip\n")
+    hub = _values(text)["hub"]
+    assert hub["config"]["JupyterHub"] == {"authenticator_class": "dummy"}
 
 
 def test_https_and_culling() -> None:

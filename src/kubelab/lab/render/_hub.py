@@ -98,11 +98,11 @@ def _auth(lab: Lab, auth: Auth) -> Values:
         ldap = auth.ldap
         scheme, _, rest = ldap.server.partition("://")
         host, _, port = rest.rstrip("/").partition(":")
-        settings: Values = {"server_address": host, "use_ssl": scheme == "ldaps", "lookup_dn": ldap.lookup_dn}
+        # ldapauthenticator 2 (in the chart's hub image): tls_strategy replaces use_ssl
+        tls = "on_connect" if scheme == "ldaps" else "before_bind" if ldap.start_tls else "insecure"
+        settings: Values = {"server_address": host, "tls_strategy": tls, "lookup_dn": ldap.lookup_dn}
         if port:
             settings["server_port"] = int(port)
-        if ldap.start_tls:
-            settings["tls_strategy"] = "before_bind"
         for key, value in (("bind_dn_template", list(ldap.bind_dn_template)),
                            ("allowed_groups", list(ldap.allowed_groups)),
                            ("user_search_base", ldap.user_search_base), ("lookup_dn_search_user", ldap.bind_user)):
@@ -114,6 +114,8 @@ def _auth(lab: Lab, auth: Auth) -> Values:
             hub["extraEnv"] = {"LDAP_BIND_PASSWORD": _secret_env(ldap.bind_password)}
             hub["extraConfig"] = {"kubelab-ldap": "import os\nc.LDAPAuthenticator.lookup_dn_search_password = "
                                                   "os.environ['LDAP_BIND_PASSWORD']\n"}
+    elif auth.method == "none":  # anyone may log in: `check` allows it only behind kubectl port-forward
+        config["JupyterHub"] = {"authenticator_class": "dummy"}
     return hub
 
 
