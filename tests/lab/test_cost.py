@@ -22,7 +22,7 @@ from subprocess import CompletedProcess
 import pytest
 
 from kubelab.errors import KubelabError, SpecError
-from kubelab.lab import cost_file, load_prices, unit_prices
+from kubelab.lab import cost_file, load_prices, load_sizes, unit_prices
 from tests.lab.conftest import position
 
 Cli = Callable[..., CompletedProcess[str]]
@@ -179,3 +179,26 @@ def test_cli_bad_args(cli: Cli, tmp_path: Path) -> None:
     assert (result.returncode, result.stderr) == (1, "error: 1 problem found:\n  missing.yaml: file not found\n")
     result = cli("lab", "cost", "lab.yaml", "--prices", "nope.yaml")
     assert (result.returncode, result.stderr) == (1, "error: 1 problem found:\n  nope.yaml: file not found\n")
+
+
+def test_catalogs_agree() -> None:
+    """Every known size has a list price and every priced size is known (generic has neither)."""
+    sizes, prices = load_sizes(), load_prices()
+    for provider in ("digitalocean", "gke", "eks"):
+        group = prices.providers[provider]
+        priced = set(group.sizes.prices) | set(group.gpu_sizes.prices if group.gpu_sizes else {})
+        assert priced == set(sizes.names(provider)), provider
+        assert group.sizes.source.startswith("https://") and group.fees.date.year >= 2024
+
+
+def test_seed_000_zero_and_ten_users(tmp_path: Path) -> None:
+    """Seed 000: s-2vcpu-2gb ($18) pool 1-11 holding the hub and the users, 800M guarantee.
+    A node leaves 936Mi; the hub's 512Mi and a 762.9Mi server do not share one, so 10 users take 10 nodes
+    besides the hub's: 11 x $18 = $198, + $12 load balancer + 1GiB hub volume $0.10 = $210.10; idle: one node
+    = $18 + $12.10 = $30.10. The difference, $180, is the seed's (58 -> 238 USD for 0 -> 10 users)."""
+    from tests.lab.test_check import SEED_000
+
+    report, _ = cost_file(write(tmp_path, 0, SEED_000), users=10)
+    assert report.pools[0].nodes == {"idle": 1, "typical": 4, "peak": 11}
+    assert (report.totals["idle"], report.totals["peak"]) == (30.10, 210.10)
+    assert report.totals["peak"] - report.totals["idle"] == pytest.approx(238 - 58)

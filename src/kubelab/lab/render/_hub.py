@@ -37,15 +37,8 @@ def _size_values(size: UserSize) -> tuple[Values, Values]:
             {"guarantee": size.mem_guarantee, "limit": size.mem_limit})
 
 
-def _gpu_pool(lab: Lab, profile: Profile) -> Pool | None:
-    if profile.pool is not None:
-        return lab.pool(profile.pool)
-    gpu_pools = [p for p in lab.pools if p.gpu is not None]
-    return next((p for p in gpu_pools if "users" in p.purpose), gpu_pools[0] if gpu_pools else None)
-
-
-def _profile(lab: Lab, bench: Workbench, profile: Profile, default_pool: Pool | None, room_of: RoomOf) -> Values:
-    pool = _gpu_pool(lab, profile) if profile.gpu else (lab.pool(profile.pool) if profile.pool else default_pool)
+def _profile(lab: Lab, bench: Workbench, profile: Profile, room_of: RoomOf) -> Values:
+    pool = lab.workbench_pool(profile)  # the placement rule check and cost use too
     size = user_size(profile.cpu or bench.cpu, profile.memory or bench.memory, room_of(pool) if pool else None)
     override: Values = {}
     if profile.image:
@@ -145,7 +138,7 @@ def hub_values(lab: Lab, room_of: RoomOf, scale_up_seconds: int, image_pull_seco
     """
     bench = lab.workbench
     assert bench is not None
-    users_pool = lab.pool_for("users", bench.pool)
+    users_pool = lab.workbench_pool()
     core = lab.pool_for("core")
     cpu, memory = _size_values(user_size(bench.cpu, bench.memory, room_of(users_pool) if users_pool else None))
     image, tag = split_image(bench.image)
@@ -168,7 +161,7 @@ def hub_values(lab: Lab, room_of: RoomOf, scale_up_seconds: int, image_pull_seco
     else:
         singleuser["storage"] = {"type": "none"}
     if bench.profiles:
-        singleuser["profileList"] = [_profile(lab, bench, p, users_pool, room_of) for p in bench.profiles]
+        singleuser["profileList"] = [_profile(lab, bench, p, room_of) for p in bench.profiles]
     hub = _auth(lab, lab.auth)
     if core is not None:
         hub["nodeSelector"] = {POOL_LABEL: core.name}
