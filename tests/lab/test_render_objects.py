@@ -87,7 +87,9 @@ def test_workers_run_on_their_pool_with_what_a_trial_needs(objects: Objects) -> 
     assert container["resources"] == {"requests": {"cpu": "1500m", "memory": "2Gi"},
                                       "limits": {"cpu": "2", "memory": "3Gi"}}
     assert container["args"] == ["kubelab", "tune", "worker", "--broker", "$(KUBELAB_BROKER)",
-                                 "--store", "$(KUBELAB_STORE)"]
+                                 "--store", "$(KUBELAB_STORE)", "--memory-limit-mb", "2457", "--grace", "100"]
+    # 2457 MiB = 80 % of the 3Gi container limit (3072 MiB): a trial's blow-up fails the trial, not the worker
+    assert spec["terminationGracePeriodSeconds"] == 120  # > --grace: the worker exits before it is killed
     env = {e["name"]: e.get("valueFrom") for e in container["env"]}
     assert env["KUBELAB_BROKER"] == {"secretKeyRef": {"name": "rabbitmq", "key": "url"}}
     assert env["KUBELAB_STORE"] == {"secretKeyRef": {"name": "postgresql", "key": "url"}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelab.lab._model import Workers
+from kubelab.lab._quantity import parse_memory
 from kubelab.lab.render._meta import (
     DEFAULT_IMAGE,
     Context,
@@ -28,6 +29,8 @@ Manifest = dict[str, Any]
 WORKER_NAME = "tune-worker"
 _DEFAULTS = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
 _UID = 10001
+_GRACE_SECONDS = 120
+_TRIAL_PERCENT = 80
 
 
 def _deployment(ctx: Context, workers: Workers, source: str) -> Manifest:
@@ -36,15 +39,17 @@ def _deployment(ctx: Context, workers: Workers, source: str) -> Manifest:
         {"name": "KUBELAB_STORE", "valueFrom": {"secretKeyRef": {"name": STORE_NAME, "key": "url"}}},
         {"name": "HOME", "value": "/tmp"},
     ]
-    container = {
-        "name": "worker",
-        "image": workers.image or DEFAULT_IMAGE,
-        "args": ["kubelab", "tune", "worker", "--broker", "$(KUBELAB_BROKER)", "--store", "$(KUBELAB_STORE)"],
-        "env": env,
-        "resources": container_resources(workers.resources, _DEFAULTS, workers.gpu),
-    }
-    # a stopped worker finishes its trial or hands its chunk back; trials may write scratch data to /tmp
-    pod = pod_spec(ctx.lab.pool_for("workers", workers.pool), _UID, container, grace=120, tmp_size="2Gi")
+    resources = container_resources(workers.resources, _DEFAULTS, workers.gpu)
+    # The worker sees the node's memory, not the container's: give its trials a limit below the container's,
+    # so a memory blow-up fails one trial instead of OOM-killing the worker. One trial at a time (the
+    # default concurrency): the requests are what one trial needs.
+    trial_mb = int(parse_memory(resources["limits"]["memory"]).value * _TRIAL_PERCENT / 100) // 2**20
+    args = ["kubelab", "tune", "worker", "--broker", "$(KUBELAB_BROKER)", "--store", "$(KUBELAB_STORE)",
+            "--memory-limit-mb", str(trial_mb), "--grace", str(_GRACE_SECONDS - 20)]
+    container = {"name": "worker", "image": workers.image or DEFAULT_IMAGE, "args": args, "env": env,
+                 "resources": resources}
+    # SIGTERM: the worker finishes its trial (or hands the chunk back) within --grace; trials may write to /tmp
+    pod = pod_spec(ctx.lab.pool_for("workers", workers.pool), _UID, container, grace=_GRACE_SECONDS, tmp_size="2Gi")
     spec: Manifest = {"selector": {"matchLabels": ctx.selector(WORKER_NAME)},
                       "template": {"metadata": ctx.pod_metadata(WORKER_NAME, source), "spec": pod}}
     if workers.autoscaling is None:  # with KEDA, replicas belong to KEDA's HPA: applying them would fight it
