@@ -90,6 +90,21 @@ def test_profiles_go_to_their_pools() -> None:
         8 * 2**30, 16 * 2**30, 2.0, 4.0)
 
 
+def test_hub_pods_name_their_definition_key_but_are_not_kubelabs() -> None:
+    values = _values()
+    assert values["singleuser"]["extraAnnotations"] == {"kubelab.dev/source": "workbench"}
+    assert values["hub"]["annotations"] == {"kubelab.dev/source": "workbench"}
+    standard, gpu = values["singleuser"]["profileList"]
+    assert gpu["kubespawner_override"]["extra_annotations"] == {"kubelab.dev/source": "workbench.profiles[1]"}
+    assert "app.kubernetes.io/managed-by" not in str(values)  # Helm owns them: apply must never prune them
+
+
+def test_without_storage_and_with_a_storage_class() -> None:
+    assert _values(**{"  storage: {size: 10Gi}\n": ""})["singleuser"]["storage"] == {"type": "none"}
+    storage = _values(**{"storage: {size: 10Gi}": "storage: {size: 5Gi, storage_class: do-block-storage-xfs}"})
+    assert storage["singleuser"]["storage"] == {"capacity": "5Gi", "dynamic": {"storageClass": "do-block-storage-xfs"}}
+
+
 def test_github_auth_reads_its_secret_from_kubernetes() -> None:
     hub = _values()["hub"]
     assert hub["config"]["JupyterHub"] == {"authenticator_class": "github"}

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kubelab.lab._model import POOL_LABEL, Auth, Lab, Pool, Profile, SecretRef, Workbench
-from kubelab.lab.render._meta import GPU_RESOURCE, placement
+from kubelab.lab._model import POOL_LABEL, Auth, Lab, Pool, SecretRef, Workbench
+from kubelab.lab.render._meta import GPU_RESOURCE, SOURCE_ANNOTATION, placement
 from kubelab.lab.render._sizing import NodeRoom, UserSize, start_timeout, user_size
 
 __all__ = ["hub_values", "split_image"]
@@ -37,10 +37,11 @@ def _size_values(size: UserSize) -> tuple[Values, Values]:
             {"guarantee": size.mem_guarantee, "limit": size.mem_limit})
 
 
-def _profile(lab: Lab, bench: Workbench, profile: Profile, room_of: RoomOf) -> Values:
+def _profile(lab: Lab, bench: Workbench, index: int, room_of: RoomOf) -> Values:
+    profile = bench.profiles[index]
     pool = lab.workbench_pool(profile)  # the placement rule check and cost use too
     size = user_size(profile.cpu or bench.cpu, profile.memory or bench.memory, room_of(pool) if pool else None)
-    override: Values = {}
+    override: Values = {"extra_annotations": {SOURCE_ANNOTATION: f"workbench.profiles[{index}]"}}
     if profile.image:
         override["image"] = profile.image
     for key, value in (("cpu_guarantee", size.cpu_guarantee), ("cpu_limit", size.cpu_limit),
@@ -150,6 +151,9 @@ def hub_values(lab: Lab, room_of: RoomOf, scale_up_seconds: int, image_pull_seco
         "startTimeout": start_timeout(bench.start_timeout, users_pool, scale_up_seconds, image_pull_seconds),
         "nodeSelector": where.get("nodeSelector", {}),
         "extraTolerations": where.get("tolerations", []),
+        # user pods are Helm's, not kubelab's (no managed-by label: apply must not prune them), but failure
+        # messages about them name the definition key through the same annotation
+        "extraAnnotations": {SOURCE_ANNOTATION: "workbench"},
         # the iptables init container needs NET_ADMIN; the chart's NetworkPolicy blocks the metadata server
         "cloudMetadata": {"blockWithIptables": False, "ip": "169.254.169.254"},
         "networkPolicy": {"egressAllowRules": {"cloudMetadataServer": False}},
@@ -161,8 +165,9 @@ def hub_values(lab: Lab, room_of: RoomOf, scale_up_seconds: int, image_pull_seco
     else:
         singleuser["storage"] = {"type": "none"}
     if bench.profiles:
-        singleuser["profileList"] = [_profile(lab, bench, p, room_of) for p in bench.profiles]
+        singleuser["profileList"] = [_profile(lab, bench, i, room_of) for i in range(len(bench.profiles))]
     hub = _auth(lab, lab.auth)
+    hub["annotations"] = {SOURCE_ANNOTATION: "workbench"}
     if core is not None:
         hub["nodeSelector"] = {POOL_LABEL: core.name}
     cull = bench.cull
