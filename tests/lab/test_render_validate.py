@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
 
-from kubelab.lab import starter_text
+from kubelab.lab import check_file, starter_text
 from kubelab.lab.render import (
     KUBERNETES_VERSIONS,
     chart_defaults,
@@ -19,7 +20,7 @@ from kubelab.lab.render import (
     validate_hub_values,
     validate_objects,
 )
-from tests.lab.render_helpers import find, full_lab
+from tests.lab.render_helpers import FULL, find, full_lab
 
 EXAMPLES = ["full", "starter", "example"]
 
@@ -45,6 +46,44 @@ def test_every_object_passes_strict_schemas_of_1_30_and_1_35(which: str) -> None
     rendered = render_lab(_lab(which))
     assert len(rendered.objects()) > 10
     assert validate_objects(rendered.objects(), ("1.30", "1.35")) == []
+
+
+MINIMAL = """\
+apiVersion: kubelab/v1
+kind: Lab
+metadata: {name: tiny}
+provider: {name: generic, region: here, kubernetes: "1.30"}
+pools: [{name: all, size: 4cpu-16Gi, count: 1, purpose: [core, users, workers, serving]}]
+auth: {method: native}
+"""
+
+
+@pytest.mark.parametrize("variant", [
+    {},
+    {"tuning:\n  workers:\n    autoscaling: {min: 0, max: 10, queue_length: 5}":
+     "tuning:\n  workers:\n    replicas: 2\n    gpu: 1\n    pool: gpu"},
+    {"    replicas: 2\n    port: 9000\n": "    replicas: 0\n    gpu: 1\n    pool: gpu\n"},
+    {"users: {admins: [alice], allowed: [alice, bob], typical: 2, peak: 10}\n": ""},
+], ids=["full", "fixed-gpu-workers", "idle-gpu-model", "no-users"])
+def test_variants_pass_every_version(variant: dict[str, str], tmp_path: Path) -> None:
+    text = FULL
+    for old, new in variant.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    (tmp_path / "lab.yaml").write_text(text)
+    assert check_file(tmp_path / "lab.yaml").errors == []  # a definition check accepts
+    rendered = render_lab(full_lab(text))
+    assert validate_objects(rendered.objects()) == []
+    assert rendered.hub_values is not None and validate_hub_values(rendered.hub_values) == []
+
+
+def test_a_minimal_lab_renders_only_its_namespace() -> None:
+    from kubelab.lab import loads_lab
+
+    rendered = render_lab(loads_lab(MINIMAL))
+    assert [o["kind"] for o in rendered.objects()] == ["Namespace"]
+    assert validate_objects(rendered.objects()) == []
+    assert rendered.hub_values is None and "terraform/main.tf" not in rendered.texts
 
 
 def test_every_version_from_1_30_to_1_35_is_shipped_and_passes(objects: list[dict[str, Any]]) -> None:
