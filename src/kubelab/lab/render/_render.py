@@ -78,15 +78,20 @@ def _namespace(ctx: Context, hub: bool) -> Manifest:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
-def render_lab(lab: Lab, existing_secrets: dict[str, dict[str, str]] | None = None,
-               sizing: Sizing | None = None, bank: SecretBank | None = None) -> Rendered:
-    """Render ``lab``; secrets in ``existing_secrets`` (``{secret: {key: value}}``) are kept, others drawn.
+def render_lab(lab: Lab, bank: SecretBank | None = None, sizing: Sizing | None = None) -> Rendered:
+    """Render ``lab``, nothing written.
+
+    Args:
+        lab: the definition (already checked).
+        bank: generated secrets: ``SecretBank(read_secrets(DIR / "secrets"))`` keeps those of an earlier
+            render; the default draws all of them anew.
+        sizing: node room and scale-up times for the derived JupyterHub settings (default: the size catalog).
 
     Raises:
         RenderError: something in the definition cannot be rendered (e.g. a model name too long).
     """
     sizing = sizing or Sizing.for_lab(lab)
-    bank = bank or SecretBank(existing_secrets)
+    bank = bank or SecretBank()
     ctx = Context(lab)
     manifests: dict[str, list[Manifest]] = {"manifests/00-namespace.yaml": [_namespace(ctx, lab.workbench is not None)]}
     secrets: dict[str, Manifest] = {}
