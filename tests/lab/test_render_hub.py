@@ -105,6 +105,16 @@ def test_without_storage_and_with_a_storage_class() -> None:
     assert storage["singleuser"]["storage"] == {"capacity": "5Gi", "dynamic": {"storageClass": "do-block-storage-xfs"}}
 
 
+def test_a_profile_inherits_each_field_it_leaves_out() -> None:
+    values = _values(**{"  storage: {size: 10Gi}": "  storage: {size: 10Gi}\n  memory: {limit: 1200Mi}",
+                        "      memory: {guarantee: 8Gi, limit: 16Gi}": "      memory: {guarantee: 1Gi}"})
+    standard, gpu = values["singleuser"]["profileList"]
+    assert standard["kubespawner_override"]["mem_limit"] == 1200 * MI
+    assert standard["kubespawner_override"]["mem_guarantee"] == 936 * MI  # derived, below the limit
+    assert (gpu["kubespawner_override"]["mem_guarantee"], gpu["kubespawner_override"]["mem_limit"]) == (
+        2**30, 1200 * MI)  # its own guarantee, the workbench's limit
+
+
 def test_github_auth_reads_its_secret_from_kubernetes() -> None:
     hub = _values()["hub"]
     assert hub["config"]["JupyterHub"] == {"authenticator_class": "github"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kubelab.lab._model import POOL_LABEL, Auth, Lab, Pool, SecretRef, Workbench
+from kubelab.lab._model import POOL_LABEL, Auth, CpuSpec, Lab, MemorySpec, Pool, SecretRef, Workbench
 from kubelab.lab.render._meta import GPU_RESOURCE, SOURCE_ANNOTATION, placement
 from kubelab.lab.render._sizing import NodeRoom, UserSize, start_timeout, user_size
 
@@ -40,7 +40,11 @@ def _size_values(size: UserSize) -> tuple[Values, Values]:
 def _profile(lab: Lab, bench: Workbench, index: int, room_of: RoomOf) -> Values:
     profile = bench.profiles[index]
     pool = lab.workbench_pool(profile)  # the placement rule check and cost use too
-    size = user_size(profile.cpu or bench.cpu, profile.memory or bench.memory, room_of(pool) if pool else None)
+    # each field the profile leaves out is the workbench's (as check reads it), then derived for the pool
+    cpu, memory = profile.cpu or CpuSpec(), profile.memory or MemorySpec()
+    cpu = CpuSpec(guarantee=cpu.guarantee or bench.cpu.guarantee, limit=cpu.limit or bench.cpu.limit)
+    memory = MemorySpec(guarantee=memory.guarantee or bench.memory.guarantee, limit=memory.limit or bench.memory.limit)
+    size = user_size(cpu, memory, room_of(pool) if pool else None)
     override: Values = {"extra_annotations": {SOURCE_ANNOTATION: f"workbench.profiles[{index}]"}}
     if profile.image:
         override["image"] = profile.image
