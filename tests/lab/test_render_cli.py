@@ -78,7 +78,14 @@ def test_warnings_are_shown_and_the_render_goes_on(tmp_path: Path) -> None:
 def test_a_missing_file(tmp_path: Path) -> None:
     done = run_cli(["lab", "render", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "out")])
     assert done.returncode == 1
-    assert done.stderr.startswith("error: ") and "nope.yaml" in done.stderr
+    assert done.stderr == f"error: 1 problem found:\n  {tmp_path / 'nope.yaml'}: file not found\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_format_render_does_not_speak(tmp_path: Path) -> None:
+    done = run_cli(["lab", "render", EXAMPLE, "--out", str(tmp_path / "out"), "--format", "csv"])
+    assert done.returncode == 2
+    assert "Invalid value for '--format': 'csv' is not one of 'table', 'json'." in done.stderr
 
 
 def test_out_is_required() -> None:
