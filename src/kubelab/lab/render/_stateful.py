@@ -29,10 +29,10 @@ QUEUE = "kubelab.tune"
 _USER = "kubelab"
 _DEFAULTS = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 _RABBITMQ_CONF = """\
-# rendered by kubelab: logs to stdout only (the root filesystem is read-only), no guest user
+# rendered by kubelab: logs to stdout only (the root filesystem is read-only); the only user is the
+# generated one (RABBITMQ_DEFAULT_USER/PASS), there is no guest
 log.console = true
 log.file = false
-loopback_users = none
 """
 
 
