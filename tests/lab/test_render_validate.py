@@ -11,6 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from kubelab.errors import RenderError
 from kubelab.lab import check_file, starter_text
 from kubelab.lab.render import (
     KUBERNETES_VERSIONS,
@@ -116,6 +117,13 @@ def test_a_wrong_type_is_caught(objects: list[dict[str, Any]]) -> None:
     bad = copy.deepcopy(find(objects, "Service", "rabbitmq"))
     bad["spec"]["ports"][0]["port"] = "five"
     assert [p.path for p in validate_objects([bad], ("1.35",))] == ["spec.ports.0.port"]
+
+
+def test_a_version_without_schemas() -> None:
+    with pytest.raises(RenderError) as info:
+        validate_objects([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}], ("1.99",))
+    assert str(info.value) == ("the installed kubernetes-validate has no schemas for Kubernetes 1.99; "
+                               "hint: pip install -U 'kubelab[lab]'")
 
 
 def test_a_kind_without_schema_is_a_problem_not_a_pass() -> None:

@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any
 
 from kubelab._deps import require
+from kubelab.errors import RenderError
 
 __all__ = [
     "CHART_VERSION",
@@ -74,8 +75,8 @@ def _kv_schema_dir(version: str) -> Any:
     base = resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
     directory = base.joinpath(f"v{version}.0-local-strict")
     if not directory.is_dir():
-        shipped = sorted(p.name for p in base.iterdir())
-        raise ValueError(f"kubernetes-validate ships no schema for Kubernetes {version} (it has {shipped})")
+        raise RenderError(f"the installed kubernetes-validate has no schemas for Kubernetes {version}; "
+                          "hint: pip install -U 'kubelab[lab]'")
     return directory
 
 
