@@ -173,3 +173,11 @@ def test_chart_files_ship_inside_the_package_with_their_license() -> None:
     schema = yaml.safe_load(chart.joinpath("values.schema.yaml").read_text())
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
     assert chart_defaults()["singleuser"]["memory"]["guarantee"] == "1G"
+
+
+def test_the_public_names_resolve() -> None:
+    import kubelab.lab.render as render
+
+    assert sorted(render.__all__) == sorted(set(render.__all__))
+    for name in render.__all__:
+        assert getattr(render, name) is not None, name
