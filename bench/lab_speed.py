@@ -5,7 +5,11 @@ Two measures, medians of --runs runs:
 - library: check_file + cost_file (+ every step in STEPS) in one warm interpreter, after one warm-up;
 - command: each `kubelab lab …` command in a fresh interpreter, as a user runs it (start-up included).
 
-    python bench/lab_speed.py [--runs 7]
+    python bench/lab_speed.py [--runs 7] [--nebari /path/to/venv/bin/nebari]
+
+With --nebari, the peer runs in the same loop: `nebari validate` of a config made by `nebari init local`
+with the same three profiles (Nebari checks its own schema; it has no capacity, spot or cost checks, so this
+compares the latency of validating a definition file, not the same work).
 
 Add a step (render, say) by appending to STEPS and COMMANDS.
 """
@@ -83,6 +87,33 @@ def _cost(path: str) -> None:
     cost_file(path)
 
 
+NEBARI_PROFILES = """\
+profiles:
+  jupyterlab:
+  - display_name: Small
+    description: 0.5 cpu / 1 GiB
+    default: true
+    kubespawner_override: {cpu_limit: 2, cpu_guarantee: 0.5, mem_limit: 2G, mem_guarantee: 1G}
+  - display_name: Large
+    description: 2 GiB
+    kubespawner_override: {cpu_limit: 2, cpu_guarantee: 0.5, mem_limit: 2G, mem_guarantee: 2G}
+  - display_name: GPU
+    description: one GPU
+    kubespawner_override: {cpu_limit: 4, cpu_guarantee: 1, mem_limit: 16G, mem_guarantee: 8G}
+"""
+
+
+def nebari_config(nebari: str) -> str:
+    """A Nebari config from `nebari init local` plus three profiles; returns its path."""
+    d = tempfile.mkdtemp()
+    subprocess.run([nebari, "init", "local", "-p", "big", "-d", "lab.example.org", "--auth-provider", "password",
+                    "--disable-prompt"], cwd=d, check=True, capture_output=True)
+    path = os.path.join(d, "nebari-config.yaml")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(NEBARI_PROFILES)
+    return path
+
+
 STEPS: list[tuple[str, Callable[[str], None]]] = [("check", _check), ("cost", _cost)]
 COMMANDS: list[list[str]] = [["lab", "check"], ["lab", "cost"]]
 
@@ -105,6 +136,7 @@ COMMANDS.append(["lab", "render", "--force", "--out", _RENDER_OUT])
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--nebari", help="the nebari command of a venv with nebari installed (the peer)")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(ROOT, "src"))
     path = str(Path(tempfile.mkdtemp()) / "big.yaml")
@@ -114,6 +146,8 @@ def main() -> None:
     library: dict[str, list[float]] = {name: [] for name, _ in STEPS}
     library["all steps"] = []
     commands: dict[str, list[float]] = {" ".join(c): [] for c in COMMANDS}
+    peer_config = nebari_config(args.nebari) if args.nebari else None
+    peer: list[float] = []
     for _ in range(args.runs):
         total = 0.0
         for name, step in STEPS:
@@ -126,8 +160,14 @@ def main() -> None:
             t = time.perf_counter()
             subprocess.run([sys.executable, "-m", "kubelab", *cmd, path], check=True, capture_output=True)
             commands[" ".join(cmd)].append(time.perf_counter() - t)
+        if peer_config:
+            t = time.perf_counter()
+            subprocess.run([args.nebari, "validate", "--config", peer_config], check=True, capture_output=True)
+            peer.append(time.perf_counter() - t)
     rows = [{"measure": f"library: {k}", "median ms": f"{median(v) * 1000:.1f}"} for k, v in library.items()]
     rows += [{"measure": f"command: kubelab {k}", "median ms": f"{median(v) * 1000:.1f}"} for k, v in commands.items()]
+    if peer:
+        rows.append({"measure": "peer: nebari validate", "median ms": f"{median(peer) * 1000:.1f}"})
     print(f"{machine()}; {args.runs} runs; lab: 10 pools, 50 users, 3 profiles, 5 models")
     print(table(rows, ["measure", "median ms"]))
 

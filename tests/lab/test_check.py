@@ -363,3 +363,18 @@ def test_unparseable_file_reports_problems_as_errors(check: Check) -> None:
     report, file = check(BASE.replace("kind: Lab", "kind: Lob"))
     assert report.lab is None
     assert lines(report) == [f"error: {file}:2:7: kind: 'Lob' is not allowed; hint: did you mean 'Lab'?"]
+
+
+def test_untainted_gpu_pool_and_idle_pool(check: Check) -> None:
+    text = (GKE.replace("    taints: [{key: nvidia.com/gpu, effect: NoSchedule}]\n", "")
+            .replace("{name: spot, size: e2-standard-8, min: 0, max: 10", "{name: spot, size: e2-standard-8, "
+                     "min: 2, max: 10").replace("purpose: workers}", "purpose: serving}")
+            .replace("tuning:\n  workers:\n    autoscaling: {min: 0, max: 20, queue_length: 2}\n    resources: "
+                     "{requests: {cpu: \"2\", memory: 4Gi}, limits: {cpu: \"2\", memory: 6Gi}}\n", ""))
+    report, file = check(text)
+    assert lines(report) == [
+        f"warning: {file}:{position(text, 'name: gpu')}: pools[2].taints: pool 'gpu' has GPUs but no "
+        "NoSchedule taint: CPU-only pods may land on its expensive nodes and keep them running; hint: add taints: "
+        "[{key: nvidia.com/gpu, effect: NoSchedule}]",
+        f"warning: {file}:{position(text, 'name: spot', offset=6)}: pools[3].name: nothing runs on pool 'spot', yet "
+        "it keeps 2 node(s); hint: remove the pool, give it min: 0, or place a component there (pool: NAME)"]

@@ -62,6 +62,32 @@ def check_spot(c: Checker) -> None:
                       "node stops them and loses unsaved notebook state", "use spot: false for the users pool")
 
 
+def check_pools(c: Checker) -> None:
+    """GPU pools are tainted (or CPU pods keep them up); a pool nothing runs on costs its minimum for nothing."""
+    lab = c.lab
+    used: set[str] = set()
+    if lab.workbench:
+        used |= {p.name for p in (lab.pool_for("core"), *(lab.workbench_pool(prof) for prof in
+                                                          (None, *lab.workbench.profiles))) if p is not None}
+    if lab.tuning:
+        t = lab.tuning
+        used |= {p.name for p in (lab.pool_for("core", t.broker.pool), lab.pool_for("core", t.store.pool),
+                                  lab.pool_for("workers", t.workers.pool)) if p is not None}
+    used |= {p.name for p in (lab.pool_for("serving", m.pool) for m in lab.models) if p is not None}
+    sizes = c.sizes
+    for pool in lab.pools:
+        path = c.pool_path(pool)
+        size = sizes.size(lab.provider.name, pool.size)
+        gpus = pool.gpus or (size.gpus if size else 0)
+        if gpus and not any(t.effect == "NoSchedule" for t in pool.taints):
+            c.warning((*path, "taints"), f"pool '{pool.name}' has GPUs but no NoSchedule taint: CPU-only pods may "
+                      "land on its expensive nodes and keep them running",
+                      "add taints: [{key: nvidia.com/gpu, effect: NoSchedule}]")
+        if pool.name not in used and pool.min_nodes > 0:
+            c.warning((*path, "name"), f"nothing runs on pool '{pool.name}', yet it keeps {pool.min_nodes} "
+                      "node(s)", "remove the pool, give it min: 0, or place a component there (pool: NAME)")
+
+
 def check_timeouts(c: Checker) -> None:
     """Start timeout covers a node scale-up; culling settings agree with each other."""
     wb = c.lab.workbench
@@ -182,4 +208,4 @@ def check_images(c: Checker) -> None:
                       "notebook:2024-12-09")
 
 
-CHECKS: list[CheckFunction] = [check_names, check_spot, check_timeouts, check_exposure, check_images]
+CHECKS: list[CheckFunction] = [check_names, check_pools, check_spot, check_timeouts, check_exposure, check_images]

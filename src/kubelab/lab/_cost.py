@@ -198,8 +198,8 @@ def estimate_cost(lab: Lab, catalog: PriceCatalog, users: int | None = None, loc
     groups = [("sizes", prices.sizes), ("gpu_sizes", prices.gpu_sizes), ("fees", fees), ("spot", prices.spot)]
     sources = [{"prices": f"{provider} {name}", "source": " ".join(g.source.split()), "date": g.date.isoformat()}
                for name, g in groups if g is not None]
-    notes = [f"{p.unplaced[s]} pod(s) of pool '{p.pool}' do not fit at {s} (max {lab.pool(p.pool).max_nodes} "  # type: ignore[union-attr]
-             "nodes)" for p in pool_costs for s in SCENARIOS if p.unplaced[s]]
+    notes = [f"{pc.unplaced[s]} pod(s) of pool '{pool.name}' do not fit at {s} (max {pool.max_nodes} nodes)"
+             for pool, pc in zip(lab.pools, pool_costs, strict=True) for s in SCENARIOS if pc.unplaced[s]]
     notes.append(f"list prices in USD at {hours:g} hours a month; taxes, discounts and credits not included")
     return CostReport(lab.metadata.name, provider, counts, pool_costs, items, totals,
                       lab.budget.monthly if lab.budget else None, sources, notes)

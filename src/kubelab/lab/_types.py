@@ -9,11 +9,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
 
 from kubelab.lab._quantity import Quantity, QuantityError, parse_cpu, parse_memory
 
 __all__ = ["Cpu", "DnsName", "Duration", "FieldError", "Memory", "Version", "parse_duration"]
+
+
+class _Model(BaseModel):
+    """Base of every definition model: frozen, unknown keys forbidden, fields by name or alias."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 class FieldError(ValueError):
