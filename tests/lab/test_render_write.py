@@ -140,3 +140,14 @@ def test_a_read_only_directory(tmp_path: Path) -> None:
         assert str(info.value).startswith(f"{target}: cannot write there (Permission denied)")
     finally:
         target.chmod(0o700)
+
+
+def test_written_yaml_reads_back_as_rendered(tmp_path: Path) -> None:
+    rendered = render_to_directory(full_lab(), tmp_path)
+    for rel, objects in rendered.manifests.items():
+        text = (tmp_path / rel).read_text()
+        assert list(yaml.safe_load_all(text)) == objects, rel
+        assert "&id" not in text and "*id" not in text, rel  # no anchors: each object stands alone
+    assert "  10-kubelab.conf: |\n    # rendered by kubelab" in (tmp_path / "manifests" / "10-rabbitmq.yaml").read_text()
+    values = yaml.safe_load((tmp_path / "jupyterhub" / "values.yaml").read_text())
+    assert values == rendered.hub_values

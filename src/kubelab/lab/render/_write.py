@@ -25,7 +25,7 @@ _OWNED = {"manifests": ".yaml", "terraform": ".tf"}
 
 
 def dump_yaml(documents: list[Any]) -> str:
-    """YAML documents in block style, keys in insertion order, no anchors or aliases."""
+    """YAML documents in block style, keys in insertion order, no anchors or aliases, multi-line text as ``|``."""
     import yaml
 
     base: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -33,6 +33,11 @@ def dump_yaml(documents: list[Any]) -> str:
     class Dumper(base):  # type: ignore[misc, valid-type]
         def ignore_aliases(self, data: Any) -> bool:
             return True
+
+    def text(dumper: Any, data: str) -> Any:  # multi-line text (config files, scripts) as a literal block
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+    Dumper.add_representer(str, text)
 
     return yaml.dump_all(documents, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=10_000,
                          allow_unicode=True)
