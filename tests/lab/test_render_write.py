@@ -148,6 +148,7 @@ def test_written_yaml_reads_back_as_rendered(tmp_path: Path) -> None:
         text = (tmp_path / rel).read_text()
         assert list(yaml.safe_load_all(text)) == objects, rel
         assert "&id" not in text and "*id" not in text, rel  # no anchors: each object stands alone
-    assert "  10-kubelab.conf: |\n    # rendered by kubelab" in (tmp_path / "manifests" / "10-rabbitmq.yaml").read_text()
+    broker = (tmp_path / "manifests" / "10-rabbitmq.yaml").read_text()
+    assert "  10-kubelab.conf: |\n    # rendered by kubelab" in broker
     values = yaml.safe_load((tmp_path / "jupyterhub" / "values.yaml").read_text())
     assert values == rendered.hub_values
