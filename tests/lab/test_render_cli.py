@@ -26,6 +26,8 @@ def test_render_with_validation(tmp_path: Path) -> None:
     readme = (out / "README.md").read_text()
     assert ("helm upgrade --cleanup-on-fail --install jupyterhub jupyterhub --repo https://hub.jupyter.org/helm-chart/"
             " --version 4.4.0 --namespace turbofan-lab --values jupyterhub/values.yaml") in readme
+    assert "kubectl -n turbofan-lab create secret generic github-oauth --from-literal=client-secret=..." in readme
+    assert "kubectl -n turbofan-lab port-forward svc/rabbitmq 5672 &" in readme  # how studies are submitted
 
 
 def test_render_again_as_json(tmp_path: Path) -> None:

@@ -51,6 +51,15 @@ def readme(lab: Lab, helm: str | None, terraform: bool) -> str:
               "kubectl apply --server-side --field-manager kubelab -f secrets/ -f manifests/", ""]
     if helm is not None:
         steps += ["# 4. JupyterHub (zero-to-jupyterhub " + CHART_VERSION + ")", helm, ""]
+    if lab.tuning is not None:
+        steps += ["# then: submit a study from here (only the workers may reach the broker and the database",
+                  "# inside the cluster; a port-forward is not subject to the network policies).",
+                  "# The passwords are stringData.password of secrets/rabbitmq.yaml and secrets/postgresql.yaml.",
+                  f"kubectl -n {ns} port-forward svc/rabbitmq 5672 &",
+                  f"kubectl -n {ns} port-forward svc/postgresql 5432 &",
+                  "export KUBELAB_BROKER='amqp://kubelab:BROKER_PASSWORD@localhost:5672/%2F'",
+                  "export KUBELAB_STORE='postgresql://kubelab:STORE_PASSWORD@localhost:5432/kubelab'",
+                  "kubelab tune run spec.yaml --no-wait && kubelab tune status NAME", ""]
     return f"""# Lab {ns}, rendered by kubelab
 
 Rendered from its definition by `kubelab lab render`; edit the definition and render again rather than
