@@ -378,3 +378,12 @@ def test_untainted_gpu_pool_and_idle_pool(check: Check) -> None:
         "[{key: nvidia.com/gpu, effect: NoSchedule}]",
         f"warning: {file}:{position(text, 'name: spot', offset=6)}: pools[3].name: nothing runs on pool 'spot', yet "
         "it keeps 2 node(s); hint: remove the pool, give it min: 0, or place a component there (pool: NAME)"]
+
+
+def test_kubernetes_version_outside_the_rendered_range(check: Check) -> None:
+    text = BASE.replace('kubernetes: "1.31"', 'kubernetes: "1.27"')
+    report, file = check(text)
+    where = position(text, '"1.27')
+    assert lines(report) == [
+        f"warning: {file}:{where}: provider.kubernetes: kubelab's manifests are validated for "
+        "Kubernetes 1.30 to 1.35, not 1.27; hint: use a version from 1.30 to 1.35"]

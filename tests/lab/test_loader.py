@@ -117,3 +117,19 @@ def test_not_a_lab() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="nope.yaml: file not found"):
         load_lab(tmp_path / "nope.yaml")
+
+
+def test_https_hosts_are_host_names() -> None:
+    text = BASE.replace("hosts: [lab.example.org]", "hosts: ['https://lab.example.org/hub', 'lab']")
+    first, second = position(text, "'https"), position(text, "'lab'")
+    assert problems(text) == [
+        f"lab.yaml:{first}: workbench.https.hosts[0]: 'https://lab.example.org/hub' is not a "
+        "host name; hint: write the host name only: lab.example.org",
+        f"lab.yaml:{second}: workbench.https.hosts[1]: 'lab' is not a host name; hint: a DNS "
+        "name such as lab.example.org"]
+
+
+def test_counts_are_bounded() -> None:
+    text = BASE.replace("  peak: 4", "  peak: 99999999999")
+    assert problems(text) == [f"lab.yaml:{position(text, '99999999999')}: users.peak: 99999999999: must be less "
+                              "than or equal to 10000"]

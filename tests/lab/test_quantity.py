@@ -29,6 +29,8 @@ def test_kubernetes_grammar(text: object, value: Decimal) -> None:
     ("Gi", "'Gi' is not a Kubernetes quantity", None),
     (" 1", "' 1' is not a Kubernetes quantity", None),
     ("-1", "'-1' is negative", "resources must be zero or more"),
+    ("1e400", "'1e400' is too large for Kubernetes", "quantities are at most 2^63-1"),
+    ("10Ei", "'10Ei' is too large for Kubernetes", "quantities are at most 2^63-1"),
 ])
 def test_rejects_what_kubernetes_rejects(text: str, message: str, hint: str | None) -> None:
     with pytest.raises(QuantityError) as info:

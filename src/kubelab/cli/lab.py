@@ -23,7 +23,7 @@ def lab() -> None:
     servers and a budget. Check it before you deploy, and know what it costs."""
 
 
-@lab.command(epilog="""\b
+@lab.command(short_help="Check a lab file: every problem at once, with where and how to fix.", epilog="""\b
 Examples:
   kubelab lab check lab.yaml
   kubelab lab check lab.yaml --format json""")
@@ -65,7 +65,7 @@ def _summary(file: str, errors: int, warnings: int) -> str:
     return f"{file}: " + ", ".join(p for p in parts if p)
 
 
-@lab.command(epilog="""\b
+@lab.command(short_help="Write a commented starter lab file that passes check.", epilog="""\b
 Examples:
   kubelab lab init                 # writes lab.yaml here
   kubelab lab init labs/team.yaml
@@ -91,7 +91,7 @@ def init(path: str, force: bool) -> None:
     click.echo(f"wrote {path}; next: kubelab lab check {path}", err=True)
 
 
-@lab.command(epilog="""\b
+@lab.command(short_help="Print the JSON Schema of lab files, for editors.", epilog="""\b
 Examples:
   kubelab lab schema > lab.schema.json
   # VS Code (YAML extension): first line of lab.yaml
@@ -107,7 +107,7 @@ def schema() -> None:
 _COST_COLUMNS = ["pool", "size", "spot", "usd_per_node", "nodes", "idle", "typical", "peak"]
 
 
-@lab.command(epilog="""\b
+@lab.command(short_help="Monthly cost at idle, typical and peak use, against the budget.", epilog="""\b
 Examples:
   kubelab lab cost lab.yaml
   kubelab lab cost lab.yaml --users 10

@@ -13,11 +13,25 @@ from urllib.parse import urlparse
 from kubelab._yamlfile import KeyPath
 from kubelab.lab._check import Checker, CheckFunction
 
-__all__ = ["CHECKS"]
+__all__ = ["CHECKS", "SUPPORTED_KUBERNETES"]
 
 
 def _minutes(seconds: int) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds % 60 else f"{seconds // 60}m"
+
+
+SUPPORTED_KUBERNETES = ("1.30", "1.35")
+"""The Kubernetes versions kubelab's rendered manifests are validated against (inclusive)."""
+
+
+def check_version(c: Checker) -> None:
+    """A Kubernetes version outside the range kubelab renders for."""
+    low, high = (tuple(int(p) for p in v.split(".")) for v in SUPPORTED_KUBERNETES)
+    version = c.lab.provider.kubernetes
+    if not low <= tuple(int(p) for p in version.split(".")) <= high:
+        c.warning(("provider", "kubernetes"), f"kubelab's manifests are validated for Kubernetes "
+                  f"{SUPPORTED_KUBERNETES[0]} to {SUPPORTED_KUBERNETES[1]}, not {version}",
+                  f"use a version from {SUPPORTED_KUBERNETES[0]} to {SUPPORTED_KUBERNETES[1]}")
 
 
 def check_names(c: Checker) -> None:
@@ -208,4 +222,5 @@ def check_images(c: Checker) -> None:
                       "notebook:2024-12-09")
 
 
-CHECKS: list[CheckFunction] = [check_names, check_pools, check_spot, check_timeouts, check_exposure, check_images]
+CHECKS: list[CheckFunction] = [check_version, check_names, check_pools, check_spot, check_timeouts, check_exposure,
+                               check_images]

@@ -129,25 +129,41 @@ def _server(cpu: Any, mem: Any, gpu: int, cap: NodeCapacity | None) -> _Pod:
 
 
 def _pack(pods: list[_Pod], cap: NodeCapacity, limit: int) -> tuple[int, int]:
-    """Nodes used by first-fit-decreasing packing, at most ``limit``; and pods left over."""
+    """Nodes used by first-fit-decreasing packing, at most ``limit``; and pods left over.
+
+    Identical pods are placed in groups (as many as fit on a node at once), so 10,000 users cost no more
+    than a handful of pod kinds.
+    """
+    kinds: dict[_Pod, int] = {}
+    for pod in pods:
+        kinds[pod] = kinds.get(pod, 0) + 1
     nodes: list[list[float]] = []
     unplaced = 0
-    for cpu, mem, gpu in sorted(pods, key=lambda p: (p[1], p[0]), reverse=True):
+    for (cpu, mem, gpu), count in sorted(kinds.items(), key=lambda kv: (kv[0][1], kv[0][0]), reverse=True):
         if cpu > cap.free_cpu or mem > cap.free_memory or gpu > cap.size.gpus:
-            unplaced += 1
+            unplaced += count
             continue
         for node in nodes:
-            if node[0] >= cpu and node[1] >= mem and node[2] >= gpu:
-                node[0] -= cpu
-                node[1] -= mem
-                node[2] -= gpu
+            if count == 0:
                 break
-        else:
-            if len(nodes) >= limit:
-                unplaced += 1
-                continue
-            nodes.append([cap.free_cpu - cpu, cap.free_memory - mem, cap.size.gpus - gpu])
+            take = min(count, _fits(node, cpu, mem, gpu))
+            node[0], node[1], node[2] = node[0] - take * cpu, node[1] - take * mem, node[2] - take * gpu
+            count -= take
+        while count and len(nodes) < limit:
+            node = [cap.free_cpu, float(cap.free_memory), float(cap.size.gpus)]
+            take = min(count, _fits(node, cpu, mem, gpu))
+            node[0], node[1], node[2] = node[0] - take * cpu, node[1] - take * mem, node[2] - take * gpu
+            nodes.append(node)
+            count -= take
+        unplaced += count
     return len(nodes), unplaced
+
+
+def _fits(node: list[float], cpu: float, mem: int, gpu: int) -> int:
+    """How many (cpu, mem, gpu) pods fit in what is left of ``node``."""
+    counts = [int(node[0] // cpu) if cpu else 10**9, int(node[1] // mem) if mem else 10**9,
+              int(node[2] // gpu) if gpu else 10**9]
+    return max(0, min(counts))
 
 
 def estimate_cost(lab: Lab, catalog: PriceCatalog, users: int | None = None, loc: Locator | None = None,

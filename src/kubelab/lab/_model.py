@@ -45,7 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from kubelab.lab._auth import Auth, GitHubAuth, LdapAuth, NativeAuth, SecretRef
-from kubelab.lab._types import Cpu, DnsName, Duration, FieldError, Memory, Version, _Model
+from kubelab.lab._types import Cpu, DnsName, Duration, FieldError, Hostname, Memory, Version, _Model
 
 __all__ = [
     "POOL_LABEL",
@@ -84,6 +84,13 @@ __all__ = [
 POOL_LABEL = "kubelab.io/pool"
 """Node label every pool's nodes carry (value: the pool name); pods select their pool with it."""
 
+MAX_NODES = 1000
+"""Nodes a pool may have (GKE's per-pool limit; DigitalOcean allows 512)."""
+MAX_USERS = 10_000
+"""Concurrent users a lab may plan for."""
+MAX_REPLICAS = 10_000
+"""Replicas a workload may scale to."""
+
 Purpose = Literal["core", "users", "workers", "serving"]
 ProviderName = Literal["digitalocean", "gke", "eks", "generic"]
 
@@ -112,7 +119,7 @@ class Gpu(_Model):
     """GPUs on each node of a pool."""
 
     type: str = Field(min_length=1)
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=16)
 
 
 class Taint(_Model):
@@ -128,9 +135,9 @@ class Pool(_Model):
 
     name: DnsName
     size: str = Field(min_length=1)
-    count: int | None = Field(default=None, ge=0)
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=1)
+    count: int | None = Field(default=None, ge=0, le=MAX_NODES)
+    min: int | None = Field(default=None, ge=0, le=MAX_NODES)
+    max: int | None = Field(default=None, ge=1, le=MAX_NODES)
     spot: bool = False
     gpu: Gpu | None = None
     purpose: Annotated[
@@ -180,8 +187,8 @@ class Users(_Model):
 
     admins: tuple[str, ...] = ()
     allowed: tuple[str, ...] = ()
-    typical: int = Field(default=1, ge=0)
-    peak: int | None = Field(default=None, ge=0)
+    typical: int = Field(default=1, ge=0, le=MAX_USERS)
+    peak: int | None = Field(default=None, ge=0, le=MAX_USERS)
 
     @model_validator(mode="after")
     def _typical_below_peak(self) -> Users:
@@ -229,7 +236,7 @@ class Cull(_Model):
 class Https(_Model):
     """TLS for the hub: Let's Encrypt for ``hosts`` (needs ``contact_email``) or an existing TLS ``secret``."""
 
-    hosts: tuple[str, ...] = Field(min_length=1)
+    hosts: tuple[Hostname, ...] = Field(min_length=1)
     contact_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                                       description="an e-mail address, e.g. admin@example.org")
     secret: DnsName | None = None
@@ -245,7 +252,7 @@ class Profile(_Model):
     image: str | None = None
     cpu: CpuSpec | None = None
     memory: MemorySpec | None = None
-    gpu: int = Field(default=0, ge=0)
+    gpu: int = Field(default=0, ge=0, le=16)
     pool: str | None = None
 
 
@@ -302,8 +309,8 @@ class Store(Stateful):
 class _Scaling(_Model):
     """Replicas between ``min`` and ``max``."""
 
-    min: int = Field(default=0, ge=0)
-    max: int = Field(ge=1)
+    min: int = Field(default=0, ge=0, le=MAX_REPLICAS)
+    max: int = Field(ge=1, le=MAX_REPLICAS)
 
     @model_validator(mode="after")
     def _order(self) -> _Scaling:
@@ -321,7 +328,7 @@ class QueueScaling(_Scaling):
 class CpuScaling(_Scaling):
     """A HorizontalPodAutoscaler on CPU utilisation (percent of the CPU request)."""
 
-    min: int = Field(default=1, ge=1)
+    min: int = Field(default=1, ge=1, le=MAX_REPLICAS)
     target_cpu_percent: int = Field(default=70, ge=1, le=100)
 
 
@@ -330,10 +337,10 @@ class _Workload(_Model):
 
     image: str | None = None
     pool: str | None = None
-    replicas: int | None = Field(default=None, ge=0)
+    replicas: int | None = Field(default=None, ge=0, le=MAX_REPLICAS)
     autoscaling: _Scaling | None = None
     resources: Resources = Resources()
-    gpu: int = Field(default=0, ge=0)
+    gpu: int = Field(default=0, ge=0, le=16)
 
     @model_validator(mode="after")
     def _replicas_or_autoscaling(self) -> _Workload:

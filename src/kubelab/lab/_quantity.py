@@ -28,6 +28,7 @@ __all__ = ["Quantity", "QuantityError", "format_bytes", "parse_cpu", "parse_memo
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10**3), "M": Decimal(10**6),
             "G": Decimal(10**9), "T": Decimal(10**12), "P": Decimal(10**15), "E": Decimal(10**18)}
+_MAX = Decimal(2**63 - 1)
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)"
 _RE = re.compile(rf"^(?P<num>{_NUMBER})(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]|[eE][+-]?\d+)?$")
 _COMMON_MISTAKES = {"K": "k", "KB": "k", "kb": "k", "MB": "M", "mb": "M", "GB": "G", "gb": "G", "TB": "T",
@@ -81,6 +82,8 @@ def parse_quantity(raw: Any) -> Quantity:
         value = value.scaleb(int(suffix[1:]))
     if value < 0:
         raise QuantityError(f"'{text}' is negative", "resources must be zero or more")
+    if value > _MAX:
+        raise QuantityError(f"'{text}' is too large for Kubernetes", "quantities are at most 2^63-1")
     return Quantity(text, value)
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Pl
 
 from kubelab.lab._quantity import Quantity, QuantityError, parse_cpu, parse_memory
 
-__all__ = ["Cpu", "DnsName", "Duration", "FieldError", "Memory", "Version", "parse_duration"]
+__all__ = ["Cpu", "DnsName", "Duration", "FieldError", "Hostname", "Memory", "Version", "parse_duration"]
 
 
 class _Model(BaseModel):
@@ -109,6 +109,23 @@ def _dns_name(raw: Any) -> str:
 DnsName = Annotated[str, PlainValidator(_dns_name),
                     WithJsonSchema({"type": "string", "pattern": _DNS.pattern, "maxLength": 63})]
 """A Kubernetes object name (DNS-1123 label)."""
+
+
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _hostname(raw: Any) -> str:
+    if not isinstance(raw, str) or not _HOST.match(raw):
+        bare = re.sub(r"^[a-z]+://", "", str(raw)).split("/")[0].split(":")[0].lower()
+        hint = f"write the host name only: {bare}" if bare != raw and _HOST.match(bare) else \
+            "a DNS name such as lab.example.org"
+        raise FieldError(f"'{raw}' is not a host name", hint)
+    return raw
+
+
+Hostname = Annotated[str, PlainValidator(_hostname),
+                     WithJsonSchema({"type": "string", "pattern": _HOST.pattern})]
+"""A fully qualified DNS name (``lab.example.org``), without scheme, port or path."""
 
 
 def _version(raw: Any) -> Any:
