@@ -11,7 +11,7 @@ from kubelab.cli._output import emit_json, format_option, warn
 __all__ = ["render"]
 
 
-@click.command(epilog="""\b
+@click.command(short_help="Write manifests, JupyterHub values and Terraform for a lab file.", epilog="""\b
 Examples:
   kubelab lab render lab.yaml --out deploy/
   kubelab lab render lab.yaml --out deploy/ --force        # again, keeping deploy/secrets/
