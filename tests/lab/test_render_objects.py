@@ -195,6 +195,7 @@ def test_stateful_components_have_volumes_and_stay_on_core(objects: Objects) -> 
         assert sts["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "8Gi"
         pod = sts["template"]["spec"]
         assert pod["nodeSelector"] == {"kubelab.io/pool": "core"}
+        assert sts["template"]["metadata"]["annotations"]["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
         mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
         assert mounts["data"] == path
         assert selects(find(objects, "Service", name)["spec"]["selector"], sts["template"]["metadata"]["labels"])

@@ -34,6 +34,8 @@ def test_secrets_are_random_and_never_defaults(tmp_path: Path) -> None:
                                        "?queue=kubelab.tune")
     assert kept["postgresql"]["url"] == f"postgresql://kubelab:{drawn[1]}@postgresql.full-lab.svc:5432/kubelab"
     assert len(rendered.generated) == 4
+    for secret in rendered.secrets.values():
+        assert secret["metadata"]["annotations"]["kubelab.dev/generated"] == "true"  # apply may keep, not rotate
     for path in (tmp_path / "a" / "secrets").iterdir():
         assert path.stat().st_mode & 0o777 == 0o600
     assert "secrets/" in (tmp_path / "a" / ".gitignore").read_text().splitlines()

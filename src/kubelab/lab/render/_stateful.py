@@ -53,12 +53,15 @@ def _statefulset(ctx: Context, name: str, source: str, spec: Stateful, container
     container = {**container, "resources": container_resources(spec.resources, _DEFAULTS),
                  "volumeMounts": [{"name": "data", "mountPath": data_path}, *container.get("volumeMounts", [])]}
     pod = pod_spec(ctx.lab.pool_for("core", spec.pool), 999, container, grace=60, volumes=tuple(extra_volumes))
+    template = ctx.pod_metadata(name, source)
+    # on an autoscaled pool, the cluster autoscaler must not evict the broker or the database to shrink it
+    template["annotations"]["cluster-autoscaler.kubernetes.io/safe-to-evict"] = "false"
     claim = {"metadata": {"name": "data", "labels": ctx.selector(name)},
              "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": str(spec.storage)}}}}
     return {
         "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": ctx.metadata(name, source, name),
         "spec": {"serviceName": name, "replicas": 1, "selector": {"matchLabels": ctx.selector(name)},
-                 "template": {"metadata": ctx.pod_metadata(name, source), "spec": pod},
+                 "template": {"metadata": template, "spec": pod},
                  "volumeClaimTemplates": [claim]},
     }
 
