@@ -3,7 +3,9 @@ cost in well under 1 s).
 
 Two measures, medians of --runs runs:
 - library: check_file + cost_file (+ every step in STEPS) in one warm interpreter, after one warm-up;
-- command: each `kubelab lab …` command in a fresh interpreter, as a user runs it (start-up included).
+- command: each `kubelab lab …` command in a fresh interpreter, as a user runs it (start-up included),
+  as wall time and as CPU time (user + system of the child: what the command costs on an idle core, which
+  a shared, loaded machine cannot show in wall time).
 
     python bench/lab_speed.py [--runs 7] [--nebari /path/to/venv/bin/nebari]
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -146,8 +149,10 @@ def main() -> None:
     library: dict[str, list[float]] = {name: [] for name, _ in STEPS}
     library["all steps"] = []
     commands: dict[str, list[float]] = {" ".join(c): [] for c in COMMANDS}
+    cpu: dict[str, list[float]] = {" ".join(c): [] for c in COMMANDS}
     peer_config = nebari_config(args.nebari) if args.nebari else None
     peer: list[float] = []
+    peer_cpu: list[float] = []
     for _ in range(args.runs):
         total = 0.0
         for name, step in STEPS:
@@ -157,17 +162,26 @@ def main() -> None:
             total += library[name][-1]
         library["all steps"].append(total)
         for cmd in COMMANDS:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             subprocess.run([sys.executable, "-m", "kubelab", *cmd, path], check=True, capture_output=True)
             commands[" ".join(cmd)].append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[" ".join(cmd)].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if peer_config:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             subprocess.run([args.nebari, "validate", "--config", peer_config], check=True, capture_output=True)
             peer.append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            peer_cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     rows = [{"measure": f"library: {k}", "median ms": f"{median(v) * 1000:.1f}"} for k, v in library.items()]
     rows += [{"measure": f"command: kubelab {k}", "median ms": f"{median(v) * 1000:.1f}"} for k, v in commands.items()]
+    rows += [{"measure": f"command CPU time: kubelab {k}", "median ms": f"{median(v) * 1000:.1f}"}
+             for k, v in cpu.items()]
     if peer:
         rows.append({"measure": "peer: nebari validate", "median ms": f"{median(peer) * 1000:.1f}"})
+        rows.append({"measure": "peer CPU time: nebari validate", "median ms": f"{median(peer_cpu) * 1000:.1f}"})
     print(f"{machine()}; {args.runs} runs; lab: 10 pools, 50 users, 3 profiles, 5 models")
     print(table(rows, ["measure", "median ms"]))
 

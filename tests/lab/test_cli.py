@@ -9,7 +9,7 @@ import jsonschema
 import yaml
 
 from tests.lab.conftest import BASE, position
-from tests.lab.test_check import SEED_000
+from tests.lab.test_check import EKS, GENERIC, GKE, SEED_000
 
 Cli = Callable[..., CompletedProcess[str]]
 
@@ -80,6 +80,8 @@ def test_init_writes_a_starter_that_passes_check(cli: Cli, tmp_path: Path) -> No
     assert text.count("#") > 20  # commented
     check = cli("lab", "check", "lab.yaml")
     assert (check.returncode, check.stdout, check.stderr) == (0, "", "lab.yaml: ok\n")
+    cost = cli("lab", "cost", "lab.yaml", "--format", "json")
+    assert cost.returncode == 0 and json.loads(cost.stdout)["findings"] == []  # within its own budget
 
 
 def test_init_refuses_to_overwrite_and_bad_dirs(cli: Cli, tmp_path: Path) -> None:
@@ -104,7 +106,9 @@ def test_schema_is_valid_and_accepts_the_starter(cli: Cli) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     starter = yaml.safe_load(cli("lab", "init", "-").stdout)
     assert list(validator.iter_errors(starter)) == []
-    assert list(validator.iter_errors(yaml.safe_load(SEED_000))) == []
+    example = (Path(__file__).resolve().parents[2] / "examples" / "lab.yaml").read_text()
+    for text in (SEED_000, GKE, EKS, GENERIC, BASE, example):  # every valid file is valid for editors too
+        assert list(validator.iter_errors(yaml.safe_load(text))) == []
     bad = {**starter, "provider": {**starter["provider"], "name": "azure"}, "extra": 1}
     messages = sorted(e.message for e in validator.iter_errors(bad))
     assert messages == ["'azure' is not one of ['digitalocean', 'gke', 'eks', 'generic']",

@@ -75,6 +75,12 @@ def test_pool_needs_count_or_range() -> None:
 
 
 def test_missing_required_keys() -> None:
+    text = BASE.replace("apiVersion: kubelab/v1\nkind: Lab\n", "")
+    assert problems(text) == ["lab.yaml:1:1: required key 'apiVersion' is missing; hint: add apiVersion: kubelab/v1",
+                              "lab.yaml:1:1: required key 'kind' is missing; hint: add kind: Lab"]
+    text = BASE.replace("  method: github\n", "")
+    assert problems(text) == [f"lab.yaml:{position(text, 'github:')}: auth: required key 'method' is missing; "
+                              "hint: add method: native | ldap | github | none"]
     text = BASE.replace("  region: fra1\n", "")
     assert problems(text) == [f"lab.yaml:{position(text, 'name: digitalocean')}: provider: required key "
                               "'region' is missing; hint: add region: …"]

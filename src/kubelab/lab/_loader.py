@@ -80,7 +80,8 @@ def _problem(err: Any, path: KeyPath, loc: Locator, root: type[BaseModel]) -> Pr
         hint = did_you_mean(key, allowed) or (f"allowed keys: {', '.join(allowed)}" if allowed else None)
         return loc.problem(path, f"unknown key '{key}'", hint, key=True)
     if kind == "missing":
-        return loc.problem(path[:-1], f"required key '{path[-1]}' is missing", f"add {path[-1]}: …")
+        return loc.problem(path[:-1], f"required key '{path[-1]}' is missing",
+                           f"add {path[-1]}: {_example(path, root)}")
     if kind == "value_error" and hasattr(ctx.get("error"), "hint"):
         error = ctx["error"]
         field = getattr(error, "field", None)
@@ -116,6 +117,16 @@ _HINTS = {
     "int_from_float": "write a whole number",
     "float_parsing": "write a number",
 }
+
+
+def _example(path: KeyPath, root: type[BaseModel]) -> str:
+    """A value to suggest for a missing key: the only one a Literal allows, else its choices, else …."""
+    model = _model_at(path[:-1], root)
+    field = next((f for n, f in model.model_fields.items() if (f.alias or n) == path[-1]), None) if model else None
+    choices = typing.get_args(_strip(field.annotation)) if field else ()
+    if field and typing.get_origin(_strip(field.annotation)) is typing.Literal:
+        return str(choices[0]) if len(choices) == 1 else " | ".join(map(str, choices))
+    return "…"
 
 
 def _description(path: KeyPath, root: type[BaseModel]) -> str | None:
