@@ -5,8 +5,8 @@ Used by the tests and by ``kubelab lab render --validate`` as a self-check.
 - **Kubernetes objects** are checked against the strict JSON schemas that ``kubernetes-validate`` ships (one
   directory per Kubernetes minor version, 1.25 to 1.37 in kubernetes-validate 1.37; "strict" forbids unknown
   fields), with the same validator it uses (JSON Schema 2020-12). The schemas are loaded once per version and
-  kept, which makes a full lab ~50 times faster to check than calling ``kubernetes_validate.validate`` per
-  object (it re-reads a 1.2 MB file every call).
+  kept: checking the 19 built-in objects of a full lab again takes ~75 ms here, against ~1.2 s through
+  ``kubernetes_validate.validate`` per object (it re-reads a 1.2 MB file every call). The tests run both.
 - **Custom resources** (KEDA's ``ScaledObject`` and ``TriggerAuthentication``, ``keda.sh/v1alpha1``) have no
   schema in kubernetes-validate. kubelab ships its own strict schemas, written from the KEDA 2.16 reference
   (``data/keda-2.16/``): every field of the spec, with ``metadata`` checked as a real ObjectMeta. What they do
