@@ -36,6 +36,7 @@ def test_secrets_are_random_and_never_defaults(tmp_path: Path) -> None:
     assert len(rendered.generated) == 4
     for secret in rendered.secrets.values():
         assert secret["metadata"]["annotations"]["kubelab.dev/generated"] == "true"  # apply may keep, not rotate
+    assert (tmp_path / "a" / "secrets").stat().st_mode & 0o777 == 0o700
     for path in (tmp_path / "a" / "secrets").iterdir():
         assert path.stat().st_mode & 0o777 == 0o600
     assert "secrets/" in (tmp_path / "a" / ".gitignore").read_text().splitlines()

@@ -60,9 +60,9 @@ def _check_directory(out: Path, force: bool) -> None:
 
 
 def _write(path: Path, text: str, private: bool = False) -> None:
+    path.parent.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return  # unchanged: keep the file (and its time stamp) as it is
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
