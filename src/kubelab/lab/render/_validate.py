@@ -8,7 +8,8 @@ Used by the tests and by ``kubelab lab render --validate`` as a self-check.
   kept: checking the 19 built-in objects of a full lab again takes ~75 ms here, against ~1.2 s through
   ``kubernetes_validate.validate`` per object (it re-reads a 1.2 MB file every call). The tests run both.
 - **Custom resources** (KEDA's ``ScaledObject`` and ``TriggerAuthentication``, ``keda.sh/v1alpha1``) have no
-  schema in kubernetes-validate. kubelab ships its own strict schemas, written from the KEDA 2.16 reference
+  schema in kubernetes-validate (its ``validate`` raises ``SchemaNotFoundError``; its command line only warns
+  and lets them pass). kubelab ships its own strict schemas, written from the KEDA 2.16 reference
   (``data/keda-2.16/``): every field of the spec, with ``metadata`` checked as a real ObjectMeta. What they do
   not check is trigger-specific ``metadata`` beyond the RabbitMQ trigger's keys.
 - **JupyterHub values** are merged over the chart's own ``values.yaml`` (Helm's rule: maps merge, everything
