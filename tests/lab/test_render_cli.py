@@ -28,6 +28,8 @@ def test_render_with_validation(tmp_path: Path) -> None:
             " --version 4.4.0 --namespace turbofan-lab --values jupyterhub/values.yaml") in readme
     assert "kubectl -n turbofan-lab create secret generic github-oauth --from-literal=client-secret=..." in readme
     assert "kubectl -n turbofan-lab port-forward svc/rabbitmq 5672 &" in readme  # how studies are submitted
+    assert "metrics-server/releases/latest/download/components.yaml" in readme  # the model's HPA needs it
+    assert readme.index("helm upgrade --install keda") < readme.index("-f secrets/ -f manifests/")
 
 
 def test_render_again_as_json(tmp_path: Path) -> None:

@@ -45,6 +45,10 @@ def readme(lab: Lab, helm: str | None, terraform: bool) -> str:
         steps += ["# 2. KEDA, which scales the tuning workers on queue depth (once per cluster)",
                   f"helm upgrade --install keda keda --repo https://kedacore.github.io/charts "
                   f"--namespace {KEDA_NAMESPACE} --create-namespace", ""]
+    if any(m.autoscaling is not None for m in lab.models):
+        steps += ["# 2b. metrics-server, which the model HPAs read CPU use from (skip if `kubectl top nodes` works)",
+                  "kubectl apply -f https://github.com/kubernetes-sigs/metrics-server/releases/latest/download/"
+                  "components.yaml", ""]
     steps += ["# 3. the namespace, the generated secrets and the manifests (server-side apply)",
               "kubectl apply --server-side --field-manager kubelab -f manifests/00-namespace.yaml",
               *_user_secrets(lab),
