@@ -38,7 +38,7 @@ class Sizing:
     @classmethod
     def for_lab(cls, lab: Lab) -> Sizing:
         """The capacity model and scale-up times of ``kubelab.lab``'s size catalog for the lab's provider."""
-        from kubelab.lab._capacity import load_sizes
+        from kubelab.lab import load_sizes
 
         sizes = load_sizes()
         provider = lab.provider.name
