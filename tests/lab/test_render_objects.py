@@ -52,6 +52,13 @@ def test_every_object_names_its_lab_and_definition_key(objects: Objects) -> None
     }
 
 
+def test_objects_come_in_apply_order(objects: Objects) -> None:
+    kinds = [o["kind"] for o in objects]
+    assert kinds[0] == "Namespace"
+    assert kinds[1:5] == ["Secret"] * 4  # before the pods that read them
+    assert "Secret" not in kinds[5:]
+
+
 def test_every_container_is_locked_down_with_requests_and_limits(objects: Objects) -> None:
     templates = list(pod_templates(objects))
     assert len(templates) == 5

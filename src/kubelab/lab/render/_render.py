@@ -63,8 +63,9 @@ class Rendered:
     """(secret, key) drawn in this render, i.e. not kept from an earlier one."""
 
     def objects(self) -> list[Manifest]:
-        """Every Kubernetes object (Secrets included), in apply order."""
-        return [o for objs in self.manifests.values() for o in objs] + list(self.secrets.values())
+        """Every Kubernetes object in apply order: the namespace, the Secrets, then the manifests' objects."""
+        files = list(self.manifests.values())
+        return [*files[0], *self.secrets.values(), *(o for objs in files[1:] for o in objs)]
 
 
 def _namespace(ctx: Context, hub: bool) -> Manifest:
