@@ -41,6 +41,7 @@ def test_render_again_as_json(tmp_path: Path) -> None:
     assert report["generated_secrets"] == []
     assert report["objects"] == 18 and report["validated"] is False
     assert "manifests/20-tune-worker.yaml" in report["files"]
+    assert report["helm"].startswith("helm upgrade --cleanup-on-fail --install jupyterhub jupyterhub ")
 
 
 def test_a_non_empty_directory_without_force(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ def render(file: str, out: str, force: bool, validate: bool, fmt: str) -> None:
     apply them. FILE is checked first; errors stop the render, warnings are printed."""
     from kubelab.lab import check_file
     from kubelab.lab.render import render_to_directory
+    from kubelab.lab.render._readme import helm_command
 
     report = check_file(file)
     for finding in report.warnings:
@@ -46,7 +47,8 @@ def render(file: str, out: str, force: bool, validate: bool, fmt: str) -> None:
     generated = [f"{secret}/{key}" for secret, key in rendered.generated]
     if fmt == "json":
         emit_json({"out": str(target), "files": files, "objects": len(rendered.objects()),
-                   "generated_secrets": generated, "validated": validate})
+                   "generated_secrets": generated, "validated": validate,
+                   "helm": helm_command(lab) if rendered.hub_values is not None else None})
         return
     for name in files:
         click.echo(str(target / name))
