@@ -33,8 +33,7 @@ def render(file: str, out: str, force: bool, validate: bool, fmt: str) -> None:
     timeouts derived from the node pools, Terraform for DigitalOcean, and a README with the commands that
     apply them. FILE is checked first; errors stop the render, warnings are printed."""
     from kubelab.lab import check_file
-    from kubelab.lab.render import render_to_directory
-    from kubelab.lab.render._readme import helm_command
+    from kubelab.lab.render import helm_command, render_to_directory
 
     report = check_file(file)
     for finding in report.warnings:

@@ -12,6 +12,7 @@ harness the tests and ``kubelab lab render --validate`` use.
 from __future__ import annotations
 
 from kubelab.lab.render._meta import LAB_LABEL, MANAGED_BY_LABEL, SOURCE_ANNOTATION
+from kubelab.lab.render._readme import helm_command
 from kubelab.lab.render._render import Rendered, Sizing, render_lab
 from kubelab.lab.render._secrets import SecretBank, read_secrets
 from kubelab.lab.render._sizing import UserSize, start_timeout, user_size
@@ -39,6 +40,7 @@ __all__ = [
     "UserSize",
     "chart_defaults",
     "dump_yaml",
+    "helm_command",
     "merge_values",
     "read_secrets",
     "render_lab",
