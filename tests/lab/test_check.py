@@ -115,14 +115,32 @@ workbench:
 tuning: {}
 """
 
+TUNING_ONLY = """\
+apiVersion: kubelab/v1
+kind: Lab
+metadata: {name: search}
+provider: {name: gke, region: europe-west1, kubernetes: "1.33"}
+pools:
+  - {name: core, size: e2-medium, count: 1, purpose: core}
+  - {name: spot, size: e2-highcpu-4, min: 0, max: 30, spot: true, purpose: workers}
+auth: {method: none}
+tuning:
+  workers:
+    image: ghcr.io/example/kubelab:0.1.0
+    autoscaling: {min: 0, max: 30, queue_length: 1}
+    resources: {requests: {cpu: "3", memory: 2Gi}, limits: {cpu: "3", memory: 2Gi}}
+budget: {monthly: 800}
+"""
+
 
 def lines(report: Report) -> list[str]:
     return [f"{f.severity}: {f.problem}" for f in report.findings]
 
 
 def test_valid_files_are_silent(check: Check) -> None:
-    for text in (BASE, SEED_000, GKE, EKS, GENERIC, starter_text(),
-                 (ROOT / "examples" / "lab.yaml").read_text(encoding="utf-8")):
+    example = (ROOT / "examples" / "lab.yaml").read_text(encoding="utf-8")
+    starters = [starter_text(p) for p in ("digitalocean", "gke", "eks")]
+    for text in (BASE, SEED_000, GKE, EKS, GENERIC, TUNING_ONLY, example, *starters):
         report, _ = check(text)
         assert report.lab is not None
         assert lines(report) == [], text[:200]
@@ -190,7 +208,7 @@ def test_worker_that_cannot_fit_its_pool(check: Check) -> None:
         f"warning: {file}:{limit}: tuning.workers.resources.limits.cpu: a tuning "
         "worker: cpu limit 8 is more than the 4 cores of a c-4 node; hint: lower it to at most 4",
         f"warning: {file}:{position(text, '8Gi')}: tuning.workers.resources.limits.memory: a tuning worker: memory "
-        "limit 8Gi is more than a c-4 node gives pods (6.1Gi allocatable); the pod is evicted or OOM-killed before "
+        "limit 8Gi is more than each c-4 node gives pods (6.1Gi allocatable); the pod is evicted or OOM-killed before "
         "it reaches it; hint: lower it to at most 6.1Gi"]
     assert not report.ok
 
@@ -387,3 +405,14 @@ def test_kubernetes_version_outside_the_rendered_range(check: Check) -> None:
     assert lines(report) == [
         f"warning: {file}:{where}: provider.kubernetes: kubelab's manifests are validated for "
         "Kubernetes 1.30 to 1.35, not 1.27; hint: use a version from 1.30 to 1.35"]
+
+
+def test_core_pool_cannot_hold_hub_broker_and_store(check: Check) -> None:
+    """s-2vcpu-4gb leaves 2472Mi: the hub (512Mi), a 1.5Gi broker and a 1.5Gi store (3584Mi) need 2 nodes."""
+    big = "resources: {requests: {cpu: 250m, memory: 1536Mi}}"
+    text = BASE.replace("tuning:\n", f"tuning:\n  broker: {{{big}}}\n  store: {{{big}}}\n")
+    report, file = check(text)
+    assert lines(report) == [
+        f"error: {file}:{position(text, 'count: 1', offset=7)}: pools[0].count: pool 'core' cannot hold what runs "
+        "there at rest: 1 of its 3 pods find no room on 1 s-2vcpu-4gb node(s), which leave 2.41Gi and 1.63 cores "
+        "each; hint: give it count: 2, a larger size, or move a component to another pool"]

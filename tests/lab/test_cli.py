@@ -39,6 +39,19 @@ def test_check_warnings_exit_0(cli: Cli, tmp_path: Path) -> None:
     assert result.returncode == 0
     assert result.stdout.startswith("warning: lab.yaml:")
     assert result.stderr == "lab.yaml: 1 warning\n"
+    strict = cli("lab", "check", "lab.yaml", "--strict")
+    assert (strict.returncode, strict.stderr) == (1, "error: lab.yaml: 1 warning\n")
+
+
+def test_check_stdin(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    text = BASE.replace("  region: fra1", "  regoin: fra1")
+    result = subprocess.run([sys.executable, "-m", "kubelab", "lab", "check", "-"], input=text, text=True,
+                            capture_output=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert f"error: <stdin>:{position(text, 'regoin')}: provider.regoin: unknown key 'regoin'" in result.stdout
 
 
 def test_check_json(cli: Cli, tmp_path: Path) -> None:
@@ -119,3 +132,16 @@ def test_help_has_examples(cli: Cli) -> None:
     for args in (("lab", "--help"), ("lab", "check", "--help"), ("lab", "init", "--help"), ("lab", "schema", "--help")):
         result = cli(*args)
         assert result.returncode == 0 and "Examples:" in result.stdout, args
+
+
+def test_init_for_each_provider_passes_check_and_cost(cli: Cli, tmp_path: Path) -> None:
+    for provider in ("digitalocean", "gke", "eks"):
+        result = cli("lab", "init", f"{provider}.yaml", "--provider", provider)
+        assert result.returncode == 0, result.stderr
+        assert yaml.safe_load((tmp_path / f"{provider}.yaml").read_text())["provider"]["name"] == provider
+        check = cli("lab", "check", f"{provider}.yaml", "--strict")
+        assert (check.returncode, check.stdout) == (0, ""), check.stdout
+        cost = cli("lab", "cost", f"{provider}.yaml", "--format", "json")
+        assert cost.returncode == 0 and json.loads(cost.stdout)["findings"] == [], provider
+    result = cli("lab", "init", "x.yaml", "--provider", "azure")
+    assert result.returncode == 2 and "'azure' is not one of 'digitalocean', 'gke', 'eks'" in result.stderr

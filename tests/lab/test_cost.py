@@ -97,12 +97,14 @@ def test_budget_error_and_warnings(tmp_path: Path) -> None:
     assert [str(f) for f in findings] == [
         f"error: {path}:{where}: budget.monthly: typical use costs $76.10 a month, over the budget of $70.00; "
         "hint: shrink pools (smaller sizes, lower min), use spot for workers, or raise the budget",
-        f"warning: {path}:{where}: budget.monthly: peak use (4 users) costs $112.10 a month, over the budget of "
+        f"warning: {path}:{where}: budget.monthly: peak use (4 users; workers and models at their maximum) costs "
+        "$112.10 a month, over the budget of "
         "$70.00; hint: lower the pools' max to cap the spend"]
     _, findings = cost_file(write(tmp_path, 90))
     assert [f"{f.severity}: {f.problem.message}" for f in findings] == [
         "warning: typical use costs $76.10 a month, 85% of the budget of $90.00",
-        "warning: peak use (4 users) costs $112.10 a month, over the budget of $90.00"]
+        "warning: peak use (4 users; workers and models at their maximum) costs $112.10 a month, over the budget "
+        "of $90.00"]
     _, findings = cost_file(write(tmp_path, 120))
     assert findings == []
 
@@ -164,6 +166,9 @@ def test_cli_table_json_and_budget_exit(cli: Cli, tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["totals"]["peak"] == 136.10 and data["users"]["peak"] == 10
     assert data["pools"][1]["cpu_core_hour"] > 0 and data["findings"] == []
+    result = cli("lab", "cost", "lab.yaml", "--format", "csv")
+    assert result.stdout.splitlines()[0] == "pool,size,spot,usd_per_node,nodes,idle,typical,peak"
+    assert result.stdout.splitlines()[-1] == "total,,,,,40.10,76.10,112.10"
     write(tmp_path, 70)
     result = cli("lab", "cost", "lab.yaml")
     assert result.returncode == 1

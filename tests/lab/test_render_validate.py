@@ -62,7 +62,8 @@ auth: {method: native}
 @pytest.mark.parametrize("variant", [
     {},
     {"tuning:\n  workers:\n    autoscaling: {min: 0, max: 10, queue_length: 5}":
-     "tuning:\n  workers:\n    replicas: 2\n    gpu: 1\n    pool: gpu"},
+     "tuning:\n  workers:\n    replicas: 2\n    gpu: 1\n    pool: gpu",
+     "size: gpu-4000adax1-20gb, min: 0, max: 1,": "size: gpu-4000adax1-20gb, min: 0, max: 4,"},
     {"    replicas: 2\n    port: 9000\n": "    replicas: 0\n    gpu: 1\n    pool: gpu\n"},
     {"users: {admins: [alice], allowed: [alice, bob], typical: 2, peak: 10}\n": ""},
 ], ids=["full", "fixed-gpu-workers", "idle-gpu-model", "no-users"])

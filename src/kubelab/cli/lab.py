@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +27,37 @@ def lab() -> None:
 @lab.command(short_help="Check a lab file: every problem at once, with where and how to fix.", epilog="""\b
 Examples:
   kubelab lab check lab.yaml
-  kubelab lab check lab.yaml --format json""")
-@click.argument("file", type=click.Path(dir_okay=False))
+  kubelab lab check lab.yaml --format json
+  kubelab lab check lab.yaml --strict        # in CI: warnings fail too
+  kubelab lab init - --provider gke | kubelab lab check -""")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1), for CI.")
 @format_option("table", "json")
-def check(file: str, fmt: str) -> None:
-    """Check FILE: keys, types and quantities, then whether it can work (pods that fit their nodes, GPUs,
-    spot nodes, timeouts, https and authentication). Prints every problem at once; exits 1 on errors, 0
-    when there are only warnings."""
+def check(file: str, strict: bool, fmt: str) -> None:
+    """Check FILE (- for stdin): keys, types and quantities, then whether it can work (pods that fit their nodes, GPUs,
+    spot nodes, timeouts, https and authentication). Prints every problem at once; exits 1 on errors (with
+    --strict on warnings too), 0 otherwise."""
     from kubelab.errors import KubelabError
-    from kubelab.lab import check_file
+    from kubelab.lab import check_file, check_text
 
-    report = check_file(file)
+    report = check_text(sys.stdin.read()) if file == "-" else check_file(file)
     if fmt == "json":
         emit_json({"file": report.file, "ok": report.ok, "errors": len(report.errors),
                    "warnings": len(report.warnings),
                    "findings": [{"severity": f.severity, **_problem_dict(f.problem)} for f in report.findings]})
     else:
-        for finding in report.findings:
-            color = "red" if finding.severity == "error" else "yellow"
-            click.echo(click.style(f"{finding.severity}:", fg=color) + f" {finding.problem}")
+        _print_findings(report.findings)
     summary = _summary(report.file, len(report.errors), len(report.warnings))
-    if not report.ok:
+    if not report.ok or (strict and report.warnings):
         raise KubelabError(summary)  # exit 1; the findings are above
     if fmt != "json":
         click.echo(summary, err=True)
+
+
+def _print_findings(findings: Any) -> None:
+    for finding in findings:
+        color = "red" if finding.severity == "error" else "yellow"
+        click.echo(click.style(f"{finding.severity}:", fg=color) + f" {finding.problem}")
 
 
 def _problem_dict(problem: Any) -> dict[str, Any]:
@@ -68,17 +76,19 @@ def _summary(file: str, errors: int, warnings: int) -> str:
 @lab.command(short_help="Write a commented starter lab file that passes check.", epilog="""\b
 Examples:
   kubelab lab init                 # writes lab.yaml here
-  kubelab lab init labs/team.yaml
+  kubelab lab init labs/team.yaml --provider gke
   kubelab lab init - | less""")
 @click.argument("path", default="lab.yaml", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--provider", type=click.Choice(["digitalocean", "gke", "eks"]), default="digitalocean",
+              show_default=True, help="Whose machine types, spot policy and prices the starter uses.")
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
-def init(path: str, force: bool) -> None:
+def init(path: str, provider: str, force: bool) -> None:
     """Write a commented starter lab definition to PATH (default lab.yaml; - for stdout). It uses every
     section and passes `kubelab lab check` as written: edit it from there."""
     from kubelab.errors import KubelabError
     from kubelab.lab import starter_text
 
-    text = starter_text()
+    text = starter_text(provider)
     if path == "-":
         click.echo(text, nl=False)
         return
@@ -105,19 +115,33 @@ def schema() -> None:
 
 
 _COST_COLUMNS = ["pool", "size", "spot", "usd_per_node", "nodes", "idle", "typical", "peak"]
+_SCENARIOS = ("idle", "typical", "peak")
+
+
+def _cost_rows(report: Any) -> list[dict[str, Any]]:
+    """One row per pool, then the fixed items and the total (USD a month, per scenario)."""
+    rows: list[dict[str, Any]] = [
+        {"pool": p.pool, "size": p.size, "spot": "yes" if p.spot else "no", "usd_per_node": f"{p.node_month:.2f}",
+         "nodes": "/".join(str(p.nodes[s]) for s in _SCENARIOS), **{s: f"{p.cost[s]:.2f}" for s in _SCENARIOS}}
+        for p in report.pools]
+    rows += [{"pool": name.replace("_", " "), **{s: f"{value:.2f}" for s in _SCENARIOS}}
+             for name, value in report.items.items()]
+    rows.append({"pool": "total", **{s: f"{report.totals[s]:.2f}" for s in _SCENARIOS}})
+    return rows
 
 
 @lab.command(short_help="Monthly cost at idle, typical and peak use, against the budget.", epilog="""\b
 Examples:
   kubelab lab cost lab.yaml
   kubelab lab cost lab.yaml --users 10
-  kubelab lab cost lab.yaml --prices my-prices.yaml --format json""")
+  kubelab lab cost lab.yaml --prices my-prices.yaml --format json
+  kubelab lab cost lab.yaml --format csv > cost.csv""")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--users", type=click.IntRange(min=0), default=None,
               help="Users at peak [default: users.peak of FILE].")
 @click.option("--prices", "prices", type=click.Path(dir_okay=False), default=None,
               help="A price file laid over the shipped catalog (same layout as kubelab/lab/prices.yaml).")
-@format_option("table", "json")
+@format_option("table", "csv", "json")
 def cost(file: str, users: int | None, prices: str | None, fmt: str) -> None:
     """Monthly cost of FILE per pool and in total: at idle (minimum nodes), at typical use and at peak, with
     volumes, the load balancer and the control-plane fee, from list prices with their source and date.
@@ -130,22 +154,18 @@ def cost(file: str, users: int | None, prices: str | None, fmt: str) -> None:
         emit_json({**report.as_dict(), "findings": [{"severity": f.severity, **_problem_dict(f.problem)}
                                                     for f in findings]})
     else:
-        n = report.users
-        click.echo(f"{report.lab} on {report.provider}, USD a month; users: idle {n['idle']}, "
-                   f"typical {n['typical']}, peak {n['peak']}")
-        rows: list[dict[str, Any]] = [
-            {"pool": p.pool, "size": p.size, "spot": "yes" if p.spot else "no", "usd_per_node": f"{p.node_month:.2f}",
-             "nodes": "/".join(str(p.nodes[s]) for s in ("idle", "typical", "peak")),
-             **{s: f"{p.cost[s]:.2f}" for s in ("idle", "typical", "peak")}} for p in report.pools]
-        rows += [{"pool": name.replace("_", " "), **{s: f"{value:.2f}" for s in ("idle", "typical", "peak")}}
-                 for name, value in report.items.items()]
-        rows.append({"pool": "total", **{s: f"{report.totals[s]:.2f}" for s in ("idle", "typical", "peak")}})
-        emit(rows, _COST_COLUMNS, "table")
-        if report.budget is not None:
+        if fmt == "table":
+            n = report.users
+            click.echo(f"{report.lab} on {report.provider}, USD a month; users: idle {n['idle']}, "
+                       f"typical {n['typical']}, peak {n['peak']}")
+        emit(_cost_rows(report), _COST_COLUMNS, fmt)
+        if report.budget is not None and fmt == "table":
             click.echo(f"budget: {report.budget:.2f}")
-        for finding in findings:
-            color = "red" if finding.severity == "error" else "yellow"
-            click.echo(click.style(f"{finding.severity}:", fg=color) + f" {finding.problem}")
+        if fmt == "table":
+            _print_findings(findings)
+        else:
+            for finding in findings:
+                click.echo(f"{finding.severity}: {finding.problem}", err=True)
         for note in report.notes:
             click.echo(f"note: {note}", err=True)
         dates = sorted({s["date"] for s in report.sources})

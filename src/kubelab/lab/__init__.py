@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kubelab.lab._capacity import NodeCapacity, NodeSize, SizeCatalog, load_sizes
-    from kubelab.lab._check import Finding, Report, check_file, check_lab
-    from kubelab.lab._cost import DEFAULT_REQUESTS, HUB_REQUESTS, CostReport, PoolCost, cost_file, estimate_cost
+    from kubelab.lab._check import Finding, Report, check_file, check_lab, check_text
+    from kubelab.lab._cost import CostReport, PoolCost, cost_file, estimate_cost
     from kubelab.lab._loader import load_lab, loads_lab, parse_lab
     from kubelab.lab._model import (
         POOL_LABEL,
@@ -52,9 +52,11 @@ if TYPE_CHECKING:
         Workbench,
         Workers,
     )
+    from kubelab.lab._packing import DEFAULT_REQUESTS, HUB_REQUESTS
     from kubelab.lab._prices import Price, PriceCatalog, load_prices, unit_prices
     from kubelab.lab._quantity import Quantity, QuantityError, format_bytes, parse_cpu, parse_memory, parse_quantity
-    from kubelab.lab._schema import json_schema, starter_text
+    from kubelab.lab._schema import json_schema
+    from kubelab.lab._starter import STARTER_PROVIDERS, starter_text
     from kubelab.lab._types import parse_duration
 
 _EXPORTS = {
@@ -65,11 +67,11 @@ _EXPORTS = {
     "CpuScaling": "_model",
     "CpuSpec": "_model",
     "Cull": "_model",
-    "DEFAULT_REQUESTS": "_cost",
+    "DEFAULT_REQUESTS": "_packing",
     "Finding": "_check",
     "GitHubAuth": "_auth",
     "Gpu": "_model",
-    "HUB_REQUESTS": "_cost",
+    "HUB_REQUESTS": "_packing",
     "Https": "_model",
     "Lab": "_model",
     "LdapAuth": "_auth",
@@ -92,6 +94,7 @@ _EXPORTS = {
     "Report": "_check",
     "ResourceList": "_model",
     "Resources": "_model",
+    "STARTER_PROVIDERS": "_starter",
     "SecretRef": "_auth",
     "SizeCatalog": "_capacity",
     "Stateful": "_model",
@@ -104,6 +107,7 @@ _EXPORTS = {
     "Workers": "_model",
     "check_file": "_check",
     "check_lab": "_check",
+    "check_text": "_check",
     "cost_file": "_cost",
     "estimate_cost": "_cost",
     "format_bytes": "_quantity",
@@ -117,7 +121,7 @@ _EXPORTS = {
     "parse_lab": "_loader",
     "parse_memory": "_quantity",
     "parse_quantity": "_quantity",
-    "starter_text": "_schema",
+    "starter_text": "_starter",
     "unit_prices": "_prices",
 }
 
@@ -156,6 +160,7 @@ __all__ = [
     "Report",
     "ResourceList",
     "Resources",
+    "STARTER_PROVIDERS",
     "SecretRef",
     "SizeCatalog",
     "Stateful",
@@ -168,6 +173,7 @@ __all__ = [
     "Workers",
     "check_file",
     "check_lab",
+    "check_text",
     "cost_file",
     "estimate_cost",
     "format_bytes",

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from kubelab._yamlfile import KeyPath, Locator, did_you_mean, format_path, load
+from kubelab._yamlfile import KeyPath, Locator, did_you_mean, format_path, load, loads
 from kubelab.errors import Problem, SpecError
 from kubelab.lab._capacity import NodeCapacity, SizeCatalog, load_sizes
 from kubelab.lab._loader import parse_lab
 from kubelab.lab._model import Lab, Pool
 
-__all__ = ["Checker", "Finding", "Report", "check_file", "check_lab"]
+__all__ = ["Checker", "Finding", "Report", "check_file", "check_lab", "check_text"]
 
 Severity = Literal["error", "warning"]
 
@@ -142,8 +142,21 @@ def check_file(path: str | Path) -> Report:
         if any(p.message.startswith(("file not found", "is a directory", "cannot read")) for p in exc.problems):
             raise
         return Report(str(path), None, [Finding("error", p) for p in exc.problems])
+    return _check_parsed(str(path), data, loc)
+
+
+def check_text(text: str, file: str = "<stdin>") -> Report:
+    """``check_file`` for YAML text (``file`` names it in messages)."""
+    try:
+        data, loc = loads(text, file)
+    except SpecError as exc:
+        return Report(file, None, [Finding("error", p) for p in exc.problems])
+    return _check_parsed(file, data, loc)
+
+
+def _check_parsed(file: str, data: Any, loc: Locator) -> Report:
     try:
         lab = parse_lab(data, loc)
     except SpecError as exc:
-        return Report(str(path), None, [Finding("error", p) for p in exc.problems])
-    return Report(str(path), lab, check_lab(lab, loc))
+        return Report(file, None, [Finding("error", p) for p in exc.problems])
+    return Report(file, lab, check_lab(lab, loc))

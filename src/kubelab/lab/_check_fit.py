@@ -14,6 +14,7 @@ from kubelab._yamlfile import KeyPath, did_you_mean
 from kubelab.lab._capacity import NodeCapacity
 from kubelab.lab._check import Checker, CheckFunction
 from kubelab.lab._model import CpuSpec, MemorySpec, Pool, Resources
+from kubelab.lab._packing import pack, pods_by_pool
 from kubelab.lab._quantity import Quantity, format_bytes
 
 __all__ = ["CHECKS", "Demand", "demands"]
@@ -189,7 +190,7 @@ def _check_fit(c: Checker, d: Demand) -> None:
 
 def _check_limits(c: Checker, d: Demand, cap: NodeCapacity) -> None:
     if d.memory_limit and d.memory_limit[0].value > cap.allocatable_memory:
-        c.warning(d.memory_limit[1], f"{d.what}: memory limit {d.memory_limit[0]} is more than a "
+        c.warning(d.memory_limit[1], f"{d.what}: memory limit {d.memory_limit[0]} is more than each "
                   f"{d.pool.size} node gives pods ({format_bytes(cap.allocatable_memory)} allocatable); the pod "
                   f"is evicted or OOM-killed before it reaches it",
                   f"lower it to at most {format_bytes(cap.allocatable_memory)}")
@@ -214,4 +215,24 @@ def _check_peak(c: Checker, d: Demand, cap: NodeCapacity, cpu: float, memory: in
                   f"raise it to {needed}, or lower the peak")
 
 
-CHECKS: list[CheckFunction] = [check_sizes, check_workloads]
+def check_pools_hold_their_pods(c: Checker) -> None:
+    """At rest (no user, minimum replicas), each pool's pods fit on its nodes together, not only one by one."""
+    caps = {p.name: cap for p in c.lab.pools if (cap := c.capacity(p)) is not None and cap.free_memory > 0}
+    pods = pods_by_pool(c.lab, "idle", 0, caps)
+    for pool in c.lab.pools:
+        cap = caps.get(pool.name)
+        if cap is None or pool.max_nodes == 0:
+            continue
+        alone = [p for p in pods[pool.name] if p[0] <= cap.free_cpu and p[1] <= cap.free_memory
+                 and p[2] <= cap.size.gpus]  # a pod too big for any node is reported by check_workloads
+        used, left = pack(alone, cap, pool.max_nodes)
+        if left:
+            key = "max" if pool.count is None else "count"
+            need, _ = pack(alone, cap, 10**6)
+            c.error((*c.pool_path(pool), key), f"pool '{pool.name}' cannot hold what runs there at rest: "
+                    f"{left} of its {len(alone)} pods find no room on {pool.max_nodes} {pool.size} node(s), "
+                    f"which leave {format_bytes(cap.free_memory)} and {cap.free_cpu:.2f} cores each",
+                    f"give it {key}: {need}, a larger size, or move a component to another pool")
+
+
+CHECKS: list[CheckFunction] = [check_sizes, check_workloads, check_pools_hold_their_pods]

@@ -16,36 +16,23 @@ and the control-plane fee. A month is a month at that level (``hours_per_month``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubelab._yamlfile import Locator, load
 from kubelab.errors import Problem, SpecError
-from kubelab.lab._capacity import GI, MI, NodeCapacity, load_sizes
+from kubelab.lab._capacity import GI, NodeCapacity, load_sizes
 from kubelab.lab._check import Finding
 from kubelab.lab._loader import parse_lab
-from kubelab.lab._model import Lab, Pool, Resources
+from kubelab.lab._model import Lab
+from kubelab.lab._packing import SCENARIOS, pack, pods_by_pool
 from kubelab.lab._prices import PriceCatalog, load_prices, unit_prices
 
-__all__ = [
-    "DEFAULT_REQUESTS",
-    "HUB_REQUESTS",
-    "CostReport",
-    "PoolCost",
-    "budget_findings",
-    "cost_file",
-    "estimate_cost",
-]
+__all__ = ["HUB_DB_VOLUME", "CostReport", "PoolCost", "budget_findings", "cost_file", "estimate_cost"]
 
-HUB_REQUESTS = (0.2, 512 * MI)
-"""(cores, bytes) requested by the hub, proxy and user scheduler together, on the core pool."""
-DEFAULT_REQUESTS = (0.1, 256 * MI)
-"""(cores, bytes) assumed for a container whose requests the file leaves out."""
 HUB_DB_VOLUME = 1 * GI
-SCENARIOS = ("idle", "typical", "peak")
-
-_Pod = tuple[float, int, int]  # cores, bytes, GPUs
+"""The hub's database volume (the chart's default)."""
 
 
 @dataclass(frozen=True)
@@ -80,90 +67,8 @@ class CostReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"lab": self.lab, "provider": self.provider, "currency": "USD", "users": self.users,
-                "pools": [p.__dict__ for p in self.pools], "items": self.items, "totals": self.totals,
+                "pools": [asdict(p) for p in self.pools], "items": self.items, "totals": self.totals,
                 "budget": self.budget, "sources": self.sources, "notes": self.notes}
-
-
-def _requests(r: Resources) -> tuple[float, int]:
-    cpu = float(r.requests.cpu.value) if r.requests.cpu else DEFAULT_REQUESTS[0]
-    mem = int(r.requests.memory.value) if r.requests.memory else DEFAULT_REQUESTS[1]
-    return cpu, mem
-
-
-def _pods(lab: Lab, scenario: str, users: int, caps: dict[str, NodeCapacity]) -> dict[str, list[_Pod]]:
-    """Pods of each pool in a scenario."""
-    out: dict[str, list[_Pod]] = {p.name: [] for p in lab.pools}
-
-    def put(pool: Pool | None, pod: _Pod, count: int = 1) -> None:
-        if pool is not None:
-            out[pool.name].extend([pod] * count)
-
-    wb = lab.workbench
-    if wb is not None:
-        put(lab.pool_for("core"), (*HUB_REQUESTS, 0))
-        home = lab.workbench_pool()
-        if home is not None and users:
-            put(home, _server(wb.cpu.guarantee, wb.memory.guarantee, 0, caps.get(home.name)), users)
-        for prof in wb.profiles if scenario == "peak" else ():
-            pool = lab.workbench_pool(prof)
-            if pool is not None and pool is not home:
-                cpu = prof.cpu.guarantee if prof.cpu and prof.cpu.guarantee else wb.cpu.guarantee
-                mem = prof.memory.guarantee if prof.memory and prof.memory.guarantee else wb.memory.guarantee
-                put(pool, _server(cpu, mem, prof.gpu, caps.get(pool.name)))
-    if lab.tuning is not None:
-        t = lab.tuning
-        for comp in (t.broker, t.store):
-            put(lab.pool_for("core", comp.pool), (*_requests(comp.resources), 0))
-        replicas = t.workers.max_replicas if scenario == "peak" else t.workers.min_replicas
-        put(lab.pool_for("workers", t.workers.pool), (*_requests(t.workers.resources), t.workers.gpu), replicas)
-    for m in lab.models:
-        replicas = m.max_replicas if scenario == "peak" else m.min_replicas
-        put(lab.pool_for("serving", m.pool), (*_requests(m.resources), m.gpu), replicas)
-    return out
-
-
-def _server(cpu: Any, mem: Any, gpu: int, cap: NodeCapacity | None) -> _Pod:
-    """A user server; without a guarantee it is taken to fill a node (one server per node)."""
-    free_cpu, free_mem = (cap.free_cpu, cap.free_memory) if cap else DEFAULT_REQUESTS
-    return (float(cpu.value) if cpu else free_cpu, int(mem.value) if mem else free_mem, gpu)
-
-
-def _pack(pods: list[_Pod], cap: NodeCapacity, limit: int) -> tuple[int, int]:
-    """Nodes used by first-fit-decreasing packing, at most ``limit``; and pods left over.
-
-    Identical pods are placed in groups (as many as fit on a node at once), so 10,000 users cost no more
-    than a handful of pod kinds.
-    """
-    kinds: dict[_Pod, int] = {}
-    for pod in pods:
-        kinds[pod] = kinds.get(pod, 0) + 1
-    nodes: list[list[float]] = []
-    unplaced = 0
-    for (cpu, mem, gpu), count in sorted(kinds.items(), key=lambda kv: (kv[0][1], kv[0][0]), reverse=True):
-        if cpu > cap.free_cpu or mem > cap.free_memory or gpu > cap.size.gpus:
-            unplaced += count
-            continue
-        for node in nodes:
-            if count == 0:
-                break
-            take = min(count, _fits(node, cpu, mem, gpu))
-            node[0], node[1], node[2] = node[0] - take * cpu, node[1] - take * mem, node[2] - take * gpu
-            count -= take
-        while count and len(nodes) < limit:
-            node = [cap.free_cpu, float(cap.free_memory), float(cap.size.gpus)]
-            take = min(count, _fits(node, cpu, mem, gpu))
-            node[0], node[1], node[2] = node[0] - take * cpu, node[1] - take * mem, node[2] - take * gpu
-            nodes.append(node)
-            count -= take
-        unplaced += count
-    return len(nodes), unplaced
-
-
-def _fits(node: list[float], cpu: float, mem: int, gpu: int) -> int:
-    """How many (cpu, mem, gpu) pods fit in what is left of ``node``."""
-    counts = [int(node[0] // cpu) if cpu else 10**9, int(node[1] // mem) if mem else 10**9,
-              int(node[2] // gpu) if gpu else 10**9]
-    return max(0, min(counts))
 
 
 def estimate_cost(lab: Lab, catalog: PriceCatalog, users: int | None = None, loc: Locator | None = None,
@@ -195,13 +100,15 @@ def estimate_cost(lab: Lab, catalog: PriceCatalog, users: int | None = None, loc
     if problems or prices is None:
         raise SpecError(problems or [Problem(file, None, None, "provider.name", f"no prices for {provider}")])
     counts = {"idle": 0, "typical": lab.users.typical, "peak": lab.users.peak_users if users is None else users}
+    if lab.workbench is None:
+        counts = {"idle": 0, "typical": 0, "peak": 0}
     hours = catalog.hours_per_month
     pool_costs = []
-    pods = {s: _pods(lab, s, counts[s], caps) for s in SCENARIOS}
+    pods = {s: pods_by_pool(lab, s, counts[s], caps) for s in SCENARIOS}
     for pool in lab.pools:
         nodes, unplaced = {}, {}
         for s in SCENARIOS:
-            used, left = _pack(pods[s][pool.name], caps[pool.name], pool.max_nodes)
+            used, left = pack(pods[s][pool.name], caps[pool.name], pool.max_nodes)
             nodes[s] = max(pool.min_nodes, min(used, pool.max_nodes))
             unplaced[s] = left
         cpu_hour, gib_hour = unit_prices(catalog, provider, pool.size, spot=pool.spot)
@@ -242,6 +149,12 @@ def _fixed_items(lab: Lab, catalog: PriceCatalog, peak_users: int) -> dict[str, 
     }
 
 
+def _peak(report: CostReport) -> str:
+    users = report.users["peak"]
+    who = f"{users} user{'s' * (users != 1)}; " if users else ""
+    return f"{who}workers and models at their maximum"
+
+
 def budget_findings(report: CostReport, lab: Lab, loc: Locator) -> list[Finding]:
     """Over budget at typical use: an error; at peak, or past ``warn_fraction`` at typical: a warning."""
     if lab.budget is None:
@@ -259,7 +172,7 @@ def budget_findings(report: CostReport, lab: Lab, loc: Locator) -> list[Finding]
                                                   f"{typical / budget:.0%} of the budget of ${budget:,.2f}",
                                                   "look at the pools with `kubelab lab cost`")))
     if peak > budget:
-        out.append(Finding("warning", loc.problem(path, f"peak use ({report.users['peak']} users) costs "
+        out.append(Finding("warning", loc.problem(path, f"peak use ({_peak(report)}) costs "
                                                   f"${peak:,.2f} a month, over the budget of ${budget:,.2f}",
                                                   "lower the pools' max to cap the spend")))
     return out

@@ -48,14 +48,18 @@ from kubelab.lab._auth import Auth, GitHubAuth, LdapAuth, NativeAuth, SecretRef
 from kubelab.lab._types import Cpu, DnsName, Duration, FieldError, Hostname, Memory, Version, _Model
 
 __all__ = [
+    "MAX_NODES",
+    "MAX_REPLICAS",
+    "MAX_USERS",
     "POOL_LABEL",
     "Auth",
     "Broker",
     "Budget",
     "CpuScaling",
     "CpuSpec",
-    "Gpu",
+    "Cull",
     "GitHubAuth",
+    "Gpu",
     "Https",
     "Lab",
     "LdapAuth",
@@ -78,7 +82,6 @@ __all__ = [
     "Users",
     "Workbench",
     "Workers",
-    "Cull",
 ]
 
 POOL_LABEL = "kubelab.io/pool"

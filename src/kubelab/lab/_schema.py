@@ -1,13 +1,12 @@
-"""The JSON Schema of ``lab.yaml`` (for editors) and the commented starter file ``kubelab lab init`` writes."""
+"""The JSON Schema of ``lab.yaml``, for editors."""
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 from kubelab.lab._model import Lab
 
-__all__ = ["SCHEMA_ID", "json_schema", "starter_text"]
+__all__ = ["SCHEMA_ID", "json_schema"]
 
 SCHEMA_ID = "https://kubelab.dev/schemas/lab-v1.json"
 
@@ -17,8 +16,3 @@ def json_schema() -> dict[str, Any]:
     schema = Lab.model_json_schema(by_alias=True, mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
             **schema, "title": "kubelab lab definition (kubelab/v1 Lab)"}
-
-
-def starter_text() -> str:
-    """The commented starter definition (``kubelab/lab/starter.yaml``); it passes ``kubelab lab check``."""
-    return resources.files("kubelab.lab").joinpath("starter.yaml").read_text(encoding="utf-8")
