@@ -121,6 +121,21 @@ STEPS: list[tuple[str, Callable[[str], None]]] = [("check", _check), ("cost", _c
 COMMANDS: list[list[str]] = [["lab", "check"], ["lab", "cost"]]
 
 
+# --- render (lab-render branch): load + render + write into a kept directory (its secrets are reused) ----------
+_RENDER_OUT = tempfile.mkdtemp(prefix="kubelab-render-")
+
+
+def _render(path: str) -> None:
+    from kubelab.lab import load_lab
+    from kubelab.lab.render import render_to_directory
+
+    render_to_directory(load_lab(path), Path(_RENDER_OUT), force=True)
+
+
+STEPS.append(("render", _render))
+COMMANDS.append(["lab", "render", "--force", "--out", _RENDER_OUT])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)

@@ -53,7 +53,8 @@ def ensure_rabbitmq() -> str | None:
     return None if wait_port(5672, 60) else "RabbitMQ did not start on 127.0.0.1:5672 within 60 s"
 
 
-# command-line tools the tests run for real, and the Debian package that provides each
+# command-line tools the tests run for real, and the Debian package that provides each. (terraform is not in
+# Debian: tests/lab/test_render_terraform.py runs `terraform fmt -check` where it is installed, and says so.)
 TOOLS: dict[str, str] = {
     "siege": "siege",  # loadtest: tests/load/test_siege.py
     "wrk": "wrk",  # loadtest: bench/loadtest_rate.py

@@ -12,6 +12,7 @@ KubelabError
 ├── ModelError             a model file that is missing, corrupt, unsafe or of an unknown format
 ├── LoadTestError          a load test that cannot run: bad URL, flag, profile or body file
 ├── RecipeError            a model server that cannot be profiled, a load that cannot be simulated
+├── RenderError            a lab that cannot be rendered: output directory, kept secrets, names
 ├── BackendError           a store or broker failed
 │   └── TransientError     a lost connection or busy server: retried with backoff by callers
 ├── TrialFailed            an objective raised, or its process died too often (stored, never fatal)
@@ -38,6 +39,7 @@ __all__ = [
     "MonitorError",
     "Problem",
     "RecipeError",
+    "RenderError",
     "SpecError",
     "StudyError",
     "TransientError",
@@ -107,6 +109,8 @@ class LoadTestError(KubelabError):
 
 class RecipeError(KubelabError):
     """A model server that cannot be profiled, or a load profile that cannot be simulated."""
+class RenderError(KubelabError):
+    """A lab that cannot be rendered: an unusable output directory, unreadable kept secrets, a name too long."""
 
 
 class BackendError(KubelabError):

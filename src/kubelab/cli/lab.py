@@ -173,3 +173,9 @@ def cost(file: str, users: int | None, prices: str | None, fmt: str) -> None:
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise KubelabError(f"{file}: over budget")
+
+
+# --- kubelab lab render (lab-render branch): the command lives in its own module -----------------------------
+from kubelab.cli._lab_render import render  # noqa: E402
+
+lab.add_command(render)
