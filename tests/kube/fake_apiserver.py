@@ -68,6 +68,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {
     ("policy/v1", "poddisruptionbudgets"): ("PodDisruptionBudget", True),
     ("autoscaling/v2", "horizontalpodautoscalers"): ("HorizontalPodAutoscaler", True),
     ("keda.sh/v1alpha1", "scaledobjects"): ("ScaledObject", True),
+    ("keda.sh/v1alpha1", "triggerauthentications"): ("TriggerAuthentication", True),
     ("metrics.k8s.io/v1beta1", "pods"): ("PodMetrics", True),
 }
 _PLURAL = {(gv, kind): plural for (gv, plural), (kind, _) in RESOURCES.items()}

@@ -179,3 +179,8 @@ def cost(file: str, users: int | None, prices: str | None, fmt: str) -> None:
 from kubelab.cli._lab_render import render  # noqa: E402
 
 lab.add_command(render)
+
+# --- kubelab lab apply: render in memory, then the Kubernetes apply engine -------------------------------------
+from kubelab.cli._lab_apply import apply  # noqa: E402
+
+lab.add_command(apply)

@@ -46,6 +46,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("batch/v1", "Job", "jobs", True, 40),
     Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True, 50),
     Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, 50),
+    Kind("keda.sh/v1alpha1", "TriggerAuthentication", "triggerauthentications", True, 45),
     Kind("keda.sh/v1alpha1", "ScaledObject", "scaledobjects", True, 50),
     # Read by the apply engine's diagnosis and by the monitor; never applied or pruned.
     Kind("v1", "Pod", "pods", True, 90),

@@ -16,6 +16,7 @@ from kubelab.lab._model import POOL_LABEL, Lab, Pool, Resources
 
 __all__ = [
     "COMPONENT_LABEL",
+    "CREATE_ONLY_ANNOTATION",
     "DEFAULT_IMAGE",
     "GPU_RESOURCE",
     "LAB_LABEL",
@@ -35,6 +36,8 @@ LAB_LABEL = "kubelab.dev/lab"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 NAME_LABEL = "app.kubernetes.io/name"
 SOURCE_ANNOTATION = "kubelab.dev/source"
+CREATE_ONLY_ANNOTATION = "kubelab.dev/create-only"
+"""On generated Secrets: ``kubelab lab apply`` creates them once and never overwrites a deployed one."""
 GPU_RESOURCE = "nvidia.com/gpu"
 DEFAULT_IMAGE = f"ghcr.io/kubelab/kubelab:{__version__}"
 """The kubelab image (``kubelab tune worker``, ``kubelab serve``) when a component names none."""
