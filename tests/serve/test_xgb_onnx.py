@@ -71,6 +71,7 @@ def test_loaded_model_falls_back_to_xgboost(tmp_path: Path, objective: str) -> N
     booster = _booster("reg:squarederror", booster="dart") if objective == "dart" else _booster(objective)
     booster.save_model(str(tmp_path / "m.json"))
     model = load_model(tmp_path / "m.json")
-    assert model.predictor == "xgboost"
+    reason = "differs from XGBoost" if objective == "reg:logistic" else "onnxmltools cannot convert it"
+    assert model.predictor is not None and model.predictor.startswith("xgboost (") and reason in model.predictor
     x = np.ascontiguousarray(make_data(rows=5, seed=3)[0].astype(np.float32))
     assert np.array_equal(model.predict(x), booster.inplace_predict(x))

@@ -116,7 +116,8 @@ def _xgboost(p: Path, threads: int, _: tuple[str, ...]) -> Model:
         how = f"onnxruntime for batches of <= {SMALL_BATCH} rows, xgboost above"
         log.info("%s: predicting with %s", p, how)
     else:
-        log.info("%s: predicting with xgboost alone: %s", p, why_not)
+        how = f"xgboost ({why_not})"
+        log.info("%s: predicting with %s", p, how)
     return Model(p, "xgboost", int(booster.num_features()), _columns(booster.feature_names), "float32", predict,
                  how)
 

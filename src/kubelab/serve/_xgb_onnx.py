@@ -5,6 +5,7 @@ trees of depth 6 with XGBoost 3.x, whatever the number of rows up to ~64). onnxr
 has a far smaller one, so ``kubelab serve`` converts the booster with onnxmltools' ``convert_xgboost`` when the
 model loads and predicts batches of up to ``SMALL_BATCH`` rows through one ``InferenceSession`` (one thread,
 sequential execution), and larger ones with XGBoost's ``inplace_predict`` (see docs/benchmarks.md, serve).
+``session.run`` reads the C-contiguous float32 batch in place; an ``IOBinding`` was measured slower for a row.
 
 The converted graph is used only after it reproduced XGBoost on probe rows (values on and around every split
 threshold, 10 % missing). Both compare float32 features against float32 thresholds, so they take the same
