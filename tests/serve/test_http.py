@@ -74,6 +74,7 @@ def test_v2_model_metadata(live: LiveServer) -> None:
     assert body["name"] == "reg" and body["platform"] == "xgboost"
     assert body["inputs"] == [{"name": "input-0", "datatype": "FP32", "shape": [-1, N_FEATURES]}]
     assert body["parameters"]["feature_names"] == NAMES and body["parameters"]["study"] == "unit"
+    assert body["parameters"]["predictor"].startswith("onnxruntime for batches of <= ")  # XGBoost via ONNX
     assert live.client.json("GET", "/v2")[1]["name"] == "kubelab"
 
 

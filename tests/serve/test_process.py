@@ -88,6 +88,7 @@ def test_exposed_host_warns_without_token() -> None:
 def test_concurrent_requests_share_predict_calls(tmp_path: Path, xgb_model: Path) -> None:
     with ServerProcess(xgb_model, "--max-batch", "8", "--max-wait-ms", "3000", cwd=tmp_path) as server:
         client = server.wait_ready()
+        assert "; predicted by onnxruntime for batches of <= 64 rows, xgboost above) on http://" in server.stderr
         pool, futures = _in_background(client, 8)
         answers = [f.result(timeout=60) for f in futures]
         pool.shutdown()

@@ -288,7 +288,8 @@ class ServeApp:
             "outputs": [{"name": "predict", "datatype": self._v2_datatype(), "shape": [-1]}],
             "parameters": {"feature_names": list(self.schema.feature_names or []),
                            **{k: v for k, v in (("study", self.meta.study), ("metric", self.meta.metric),
-                                                ("dataset", self.meta.dataset)) if v is not None}}}), _JSON
+                                                ("dataset", self.meta.dataset), ("predictor", self.model.predictor))
+                              if v is not None}}}), _JSON
 
     async def _v2_model_ready(self, scope: Scope, receive: Receive) -> Reply:
         return await self._ready(scope, receive)

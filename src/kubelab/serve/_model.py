@@ -2,7 +2,7 @@
 
 | suffix                             | format       | loaded with                                         |
 |------------------------------------|--------------|-----------------------------------------------------|
-| ``.json``, ``.ubj``                | XGBoost      | ``xgboost.Booster`` (``_trees.py`` for ≤ 32 rows)   |
+| ``.json``, ``.ubj``                | XGBoost      | ``xgboost.Booster`` (ONNX for ≤ 64 rows, below)     |
 | ``.txt``                           | LightGBM     | ``lightgbm.Booster``                                |
 | ``.cbm``                           | CatBoost     | ``catboost.CatBoost``                               |
 | ``.onnx``                          | ONNX         | ``onnxruntime.InferenceSession``                    |
@@ -11,6 +11,8 @@
 
 Every failure to load is a ``ModelError`` that names the file and says what to do. Each model predicts with
 ``threads`` threads (default 1: a server scales by workers, and a single row gains nothing from more).
+XGBoost models are also converted to ONNX at load and predict small batches through onnxruntime, when the
+conversion reproduces XGBoost (``_xgb_onnx.py``); ``Model.predictor`` says which path serves.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubelab._deps import require
 from kubelab.errors import MissingDependency, ModelError
+from kubelab.serve._xgb_onnx import SMALL_BATCH, onnx_predictor
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -49,6 +52,7 @@ class Model:
     feature_names: tuple[str, ...] | None
     dtype: str  # numpy dtype name the model wants: float32 or float64
     predict_fn: Callable[[npt.NDArray[Any]], Any]
+    predictor: str | None = None  # which library predicts, when the format has a choice (XGBoost)
 
     def predict(self, rows: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """Predictions for ``rows``, a column vector flattened to 1-D."""
@@ -102,37 +106,20 @@ def _xgboost(p: Path, threads: int, _: tuple[str, ...]) -> Model:
     xgb = require("xgboost", "xgboost")
     booster = xgb.Booster(model_file=str(p))
     booster.set_param({"nthread": threads})
-    predict = booster.inplace_predict
-    small = _small_batch_evaluator(booster)
+    predict, how = booster.inplace_predict, "xgboost"
+    small, why_not = onnx_predictor(booster, threads)
     if small is not None:
-        from kubelab.serve._trees import SMALL_BATCH
 
         def predict(x: npt.NDArray[Any]) -> Any:
-            return small.predict(x) if len(x) <= SMALL_BATCH else booster.inplace_predict(x)
+            return small(x) if len(x) <= SMALL_BATCH else booster.inplace_predict(x)
 
-    return Model(p, "xgboost", int(booster.num_features()), _columns(booster.feature_names), "float32", predict)
-
-
-def _small_batch_evaluator(booster: Any) -> Any:
-    """The numpy evaluator of ``_trees.py`` when it reproduces ``booster`` on probe rows, else None."""
-    import numpy as np
-
-    from kubelab.serve._trees import TreeEnsemble, probe_rows
-
-    try:
-        ensemble = TreeEnsemble.from_booster(booster)
-        if ensemble is None:
-            return None
-        rows = probe_rows(ensemble)
-        expected, got = np.asarray(booster.inplace_predict(rows)), ensemble.predict(rows)
-    except Exception:  # noqa: BLE001 - an unforeseen model layout: XGBoost's own predict serves it
-        log.debug("numpy evaluator not used", exc_info=True)
-        return None
-    scale = max(1.0, float(np.abs(expected).max()))
-    if expected.shape != got.shape or not np.allclose(got, expected, rtol=1e-5, atol=1e-5 * scale):
-        log.info("numpy evaluator differs from XGBoost on probe rows; using XGBoost's predict only")
-        return None
-    return ensemble
+        how = f"onnxruntime for batches of <= {SMALL_BATCH} rows, xgboost above"
+        log.info("%s: predicting with %s", p, how)
+    else:
+        how = f"xgboost ({why_not})"
+        log.info("%s: predicting with %s", p, how)
+    return Model(p, "xgboost", int(booster.num_features()), _columns(booster.feature_names), "float32", predict,
+                 how)
 
 
 def _lightgbm(p: Path, threads: int, _: tuple[str, ...]) -> Model:

@@ -172,6 +172,7 @@ def describe(config: ServerConfig, loaded: tuple[Model, Metadata | None], sock: 
     host, port = sock.getsockname()[:2]
     url_host = f"[{host}]" if ":" in host else host
     n = f", {model.n_features} features" if model.n_features is not None else ""
+    n += f"; predicted by {model.predictor}" if model.predictor else ""
     return (f"serving {config.options.name} ({model.format}{n}) on http://{url_host}:{port} "
             f"with {config.workers} worker{'s' if config.workers != 1 else ''}")
 
