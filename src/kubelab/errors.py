@@ -109,6 +109,8 @@ class LoadTestError(KubelabError):
 
 class RecipeError(KubelabError):
     """A model server that cannot be profiled, or a load profile that cannot be simulated."""
+
+
 class RenderError(KubelabError):
     """A lab that cannot be rendered: an unusable output directory, unreadable kept secrets, a name too long."""
 

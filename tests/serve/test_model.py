@@ -138,7 +138,6 @@ def test_metadata_round_trip_and_errors(tmp_path: Path) -> None:
         read_metadata(model)
 
 
-
 def test_public_names_match_all() -> None:
     import types
 

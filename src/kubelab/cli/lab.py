@@ -113,7 +113,6 @@ def schema() -> None:
     emit_json(json_schema())
 
 
-
 _COST_COLUMNS = ["pool", "size", "spot", "usd_per_node", "nodes", "idle", "typical", "peak"]
 _SCENARIOS = ("idle", "typical", "peak")
 
