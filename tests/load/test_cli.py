@@ -44,7 +44,10 @@ def test_files_and_table(cli: Cli, serve: Serve, tmp_path: Path) -> None:
                                                          "Resp Time", "Trans Rate", "Throughput", "Concurrent",
                                                          "OKAY", "Failed"]
     assert len(lines) == 3  # one row per step of the profile
-    assert [int(line.split(",")[1]) for line in lines[1:]] == [20, 40]
+    # transactions count in the step in which they complete (as in siege): the request due exactly at the
+    # boundary may leave up to 0.5 ms early and be answered before it, so one may cross; none is lost
+    first, second = (int(line.split(",")[1]) for line in lines[1:])
+    assert first + second == 60 and abs(first - 20) <= 1
     assert [int(line.split(",")[8]) for line in lines[1:]] == [0, 0]  # HTTP 500: no OKAY
     page = (tmp_path / "report.html").read_text()
     assert page.count("<svg") == 3 and "Latency percentiles per interval" in page and "http 500" in page
