@@ -99,6 +99,22 @@ def test_leases_expire_and_requeue(store: Store) -> None:
     assert [c.chunk for c in store.chunks_in_state(sid, "done")] == [0]
 
 
+def test_publishing_again_never_requeues_a_held_or_finished_chunk(store: Store) -> None:
+    # two coordinators of one study both publish its chunks: the second must not take a chunk back from the
+    # worker that holds it (it would run its trial twice) nor requeue a finished one
+    sid = _study(store)
+    store.add_chunks(sid, [(0, 0, 5), (1, 5, 10), (2, 10, 15)], "new")
+    store.set_chunk_state(sid, [0, 1, 2], "queued")
+    held = store.claim_chunk("a", lease_s=30)
+    done = store.claim_chunk("b", lease_s=30)
+    assert held is not None and done is not None
+    store.release_chunk(done, "b", done=True)
+    store.set_chunk_state(sid, [0, 1, 2], "queued")  # the second coordinator, a moment late
+    assert [c.chunk for c in store.chunks_in_state(sid, "queued")] == [2]
+    assert [c.chunk for c in store.chunks_in_state(sid, "done")] == [done.chunk]
+    assert [c.chunk for c, owner, _ in store.leases()] == [held.chunk]
+
+
 def test_redeliveries_are_counted_per_chunk(store: Store) -> None:
     sid = _study(store)
     store.add_chunks(sid, [(0, 0, 5)], "queued")

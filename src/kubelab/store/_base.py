@@ -154,7 +154,10 @@ class Store(abc.ABC):
         """Chunks of a study in ``state`` (every chunk when None), in chunk order."""
 
     @abc.abstractmethod
-    def set_chunk_state(self, study_id: int, chunks: Sequence[int], state: str) -> None: ...
+    def set_chunk_state(self, study_id: int, chunks: Sequence[int], state: str) -> None:
+        """Move chunks that are still 'new' to ``state`` (published); chunks past 'new' (queued, leased, done)
+        are left alone, so a second coordinator publishing the same study never requeues a chunk a worker
+        holds or finished."""
 
     @abc.abstractmethod
     def claim_chunk(self, owner: str, lease_s: float, study_id: int | None = None) -> Chunk | None:

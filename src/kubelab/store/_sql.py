@@ -333,8 +333,8 @@ class SQLStore(Store):
 
     def set_chunk_state(self, study_id: int, chunks: Sequence[int], state: str) -> None:
         with self._tx() as cur:
-            cur.executemany(self._sql("UPDATE kubelab_chunks SET state = ? WHERE study_id = ? AND chunk = ?"),
-                            [(state, study_id, c) for c in chunks])
+            cur.executemany(self._sql("UPDATE kubelab_chunks SET state = ? WHERE study_id = ? AND chunk = ? "
+                                      "AND state = 'new'"), [(state, study_id, c) for c in chunks])
 
     def claim_chunk(self, owner: str, lease_s: float, study_id: int | None = None) -> Chunk | None:
         now = time.time()
