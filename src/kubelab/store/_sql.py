@@ -49,6 +49,22 @@ def _row_to_trial(r: Sequence[Any]) -> TrialRow:
                     json.loads(r[10]) if r[10] else {})
 
 
+def _set_wal(conn: Any, wait_s: float = 30.0) -> None:
+    """Switch a SQLite connection to WAL. The switch takes no busy timeout: two processes opening a new
+    database at once can see "database is locked" here, so wait for the other one, as the busy timeout would."""
+    import sqlite3
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _study(r: Sequence[Any]) -> Study:
     return Study(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]), float(r[7]))
 
@@ -73,7 +89,7 @@ class SQLStore(Store):
                 if path not in ("", ":memory:"):
                     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
                 conn = sqlite3.connect(path or ":memory:", timeout=60, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
+                _set_wal(conn)
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA busy_timeout=60000")
             except (OSError, sqlite3.Error) as exc:
