@@ -1,0 +1,94 @@
+"""The queueing model against reality: local servers behind a round-robin proxy, fixed replica counts.
+
+Each server (tests/recipe/burn_server.py: every request burns 5 ms of one core, one request at a time)
+runs under a 0.5-core cgroup CFS quota (100 ms period, as Kubernetes enforces a CPU limit), so 1 and 2
+replicas use at most one of the machine's two cores, and with a CPU weight of eight ordinary processes
+(``_local.SHARES``), so other work on the machine cannot take their quota. The proxy (round-robin per
+connection, its own process) and the load generator (closed-loop users, a new connection per request,
+its own process) run in a cgroup of the same weight with no quota.
+
+Right before measuring, the profiler measures one such server in the same conditions (same weight, same
+load generator): unthrottled and under the quota. The simulator then predicts 1 and 2 fixed replicas
+under 2 and 4 users with no think time (two per replica: busy, so each replica is throttled every
+period), and throughput, p50 and p99 must be within 15 % of the measured ones. Each case measures at
+least 2,000 requests after a 1 s warm-up (the p99 then rests on 20 or more requests).
+
+On a disagreement the whole check runs once more, independently (a new profile, new servers, a new
+seed for the users), and that second attempt decides: a busy machine can cost one attempt, not two in a
+row. The first attempt's figures are in the failure message.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kubelab.recipe._cpulimit import CpuLimit
+from kubelab.recipe._local import LoadRig, LocalReplicas, predict_closed_loop
+from kubelab.recipe._profile import profile_server
+
+BURN_MS = 5.0
+CORES = 0.5
+SERVER = [sys.executable, str(Path(__file__).with_name("burn_server.py")), "{port}", str(BURN_MS)]
+CASES = ((1, 2, 22.0), (2, 4, 11.0))  # replicas, users, seconds: >= 2,000 requests at ~95 req/s per replica
+TOLERANCE = 0.15
+
+
+def _cgroup_or_skip() -> None:
+    limit = CpuLimit(CORES)
+    try:
+        if limit.cgroup is None:
+            pytest.skip(
+                f"needs a writable cgroup CPU quota to run fractional-core replicas; here: {limit.method} "
+                "(whole cores only: two pinned 1-core servers would leave no core to the load generator)"
+            )
+    finally:
+        limit.close()
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 CPUs: one for the servers' quotas, one for the proxy and the load generator")
+
+
+def _attempt(seed: int) -> list[tuple[str, str, float, float]]:
+    """Profile, then measure and predict each case; (case, measure, measured, predicted) rows."""
+    rows = []
+    with LoadRig() as rig:
+        profile = profile_server(
+            SERVER, allowances=(CORES,), path="/test", driver=rig.driver, window_s=1.0, max_windows=6,
+            shares=rig.shares,
+        )
+        assert profile.cfs(CORES) is not None, profile  # the model runs the quota, not a stretched service time
+        for replicas, users, seconds in CASES:
+            with LocalReplicas(SERVER, replicas, CORES, rig=rig) as local:
+                measured = local.closed_loop("/test", users, seconds, warmup_s=1.0, seed=seed)
+            assert measured.latencies.size >= 2000, (replicas, measured.latencies.size)
+            predicted = predict_closed_loop(profile, replicas, CORES, users, seed=seed)
+            for key in ("throughput", "p50", "p99"):
+                rows.append((f"{replicas} replicas, {users} users", key, measured.as_dict()[key],
+                             predicted.as_dict()[key]))
+    return rows
+
+
+def _off(rows: list[tuple[str, str, float, float]]) -> list[tuple[str, str, float, float]]:
+    return [r for r in rows if abs(r[3] / r[2] - 1) > TOLERANCE]
+
+
+def _table(rows: list[tuple[str, str, float, float]]) -> str:
+    return "; ".join(f"{c} {k}: measured {m:.4g}, predicted {p:.4g} ({p / m:.2f})" for c, k, m, p in rows)
+
+
+@pytest.mark.slow
+def test_model_predicts_fixed_replicas_within_15_percent() -> None:
+    _cgroup_or_skip()
+    first = _attempt(seed=1)
+    print(f"load {os.getloadavg()[0]:.2f}: {_table(first)}")  # pytest -s shows the figures
+    if not _off(first):
+        return
+    second = _attempt(seed=2)  # independent: new profile, servers and users (module docstring)
+    print(f"second attempt, load {os.getloadavg()[0]:.2f}: {_table(second)}")
+    assert not _off(second), (
+        f"off by more than {TOLERANCE:.0%} twice (load {os.getloadavg()}): "
+        f"first attempt {_table(first)}; second attempt {_table(second)}"
+    )
