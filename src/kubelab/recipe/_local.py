@@ -68,7 +68,8 @@ class Measured:
 
 
 def round_robin_proxy(listen: int, backends: Sequence[int]) -> None:
-    """Serve 127.0.0.1:``listen`` forever, piping each new connection to the next backend port in turn."""
+    """Serve 127.0.0.1:``listen`` until the parent process exits, piping each new connection to the next
+    backend port in turn."""
     counter = 0
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -91,9 +92,11 @@ def round_robin_proxy(listen: int, backends: Sequence[int]) -> None:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
 
     async def main() -> None:
+        parent = os.getppid()
         server = await asyncio.start_server(handle, "127.0.0.1", listen, backlog=512)
         async with server:
-            await server.serve_forever()
+            while os.getppid() == parent:  # never outlive the process that started it
+                await asyncio.sleep(0.5)
 
     asyncio.run(main())
 
