@@ -4,13 +4,13 @@ tests/recipe/test_reality.py (shared code: ``kubelab.recipe._local``), with figu
 
 1. profile one server (tests/recipe/burn_server.py: each request burns BURN ms of CPU) at the quota, through
    the same load generator and proxy, with the quota lifted and under it;
-2. for each replica count R: start R servers under the quota behind a round-robin proxy, run
-   USERS-PER-REPLICA x R users with no think time for SECONDS after a 1 s warm-up, measure throughput, p50, p99;
+2. for each replica count R: start R servers under the quota behind a round-robin proxy, run its USERS
+   with no think time for SECONDS after a 1 s warm-up, measure throughput, p50, p99;
 3. simulate R fixed replicas with the profile and the same users: the CFS model (each replica throttled
    per 100 ms period) and, side by side, the older model (service times drawn independently from the
    distribution measured under the quota); print predicted / measured.
 
-    python bench/recipe_reality.py [--replicas 1,2] [--users-per-replica 2] [--quota 0.5] [--burn-ms 5]
+    python bench/recipe_reality.py [--replicas 1,2] [--users 2,4] [--quota 0.5] [--burn-ms 5]
                                    [--seconds 20] [--runs 3]
 """
 
@@ -33,7 +33,7 @@ KEYS = (("throughput", "req/s", 1.0), ("p50", "ms", 1000.0), ("p99", "ms", 1000.
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replicas", default="1,2")
-    parser.add_argument("--users-per-replica", type=int, default=2)
+    parser.add_argument("--users", default="2,4", help="users for each replica count, in order")
     parser.add_argument("--quota", type=float, default=0.5)
     parser.add_argument("--burn-ms", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -48,8 +48,8 @@ def main() -> None:
                 command, allowances=(args.quota,), path="/test", driver=rig.driver, window_s=1.0, max_windows=6,
                 shares=rig.shares,
             )
-            for replicas in (int(r) for r in args.replicas.split(",")):
-                users = args.users_per_replica * replicas
+            counts = [int(r) for r in args.replicas.split(",")]
+            for replicas, users in zip(counts, [int(u) for u in args.users.split(",")], strict=True):
                 with LocalReplicas(command, replicas, args.quota, rig=rig) as local:
                     measured = local.closed_loop("/test", users, args.seconds, seed=run).as_dict()
                     method = local.method
@@ -61,7 +61,7 @@ def main() -> None:
                     print(f"| {run} | {replicas} | {users} | {key} ({unit}) | {m:.1f} | {p:.1f} | {p / m:.2f} | "
                           f"{o:.1f} | {o / m:.2f} | {load:.2f} |")
     print(f"\n# {machine()}; servers x {args.quota:g} core ({method}), {args.burn_ms:g} ms CPU/request, "
-          f"{args.users_per_replica} users per replica, no think time, {args.seconds:g} s")
+          f"users {args.users}, no think time, {args.seconds:g} s after a 1 s warm-up")
 
 
 if __name__ == "__main__":

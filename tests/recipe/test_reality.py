@@ -8,10 +8,15 @@ connection, its own process) and the load generator (closed-loop users, a new co
 its own process) run in a cgroup of the same weight with no quota.
 
 Right before measuring, the profiler measures one such server in the same conditions (same weight, same
-load generator): unthrottled and under the quota. The simulator then predicts 1 and 2 fixed replicas
-under 2 and 4 users with no think time (two per replica: busy, so each replica is throttled every
-period), and throughput, p50 and p99 must be within 15 % of the measured ones. Each case measures at
-least 2,000 requests after a 1 s warm-up (the p99 then rests on 20 or more requests).
+load generator, through a proxy): unthrottled and under the quota. The simulator then predicts 1 and 2
+fixed replicas under 2 and 4 users with no think time (two per replica: busy, so each replica is
+throttled every period), and throughput, p50 and p99 must be within 15 % of the measured ones. Each case
+measures at least 2,000 requests after a 1 s warm-up (the p99 then rests on 20 or more requests).
+
+Known weakness (docs/recipe.md): with 2 replicas the measured p50 and p99 depend on the relative phase of
+the two cgroups' 100 ms CFS periods, which differs from run to run (measured 14-18 ms p50 at 4 users);
+the model spreads the phases evenly and cannot know the real ones, so the 2-replica latencies are within
+15 % in about half the attempts on this machine; the 1-replica case and throughput in all of them.
 
 On a disagreement the whole check runs once more, independently (a new profile, new servers, a new
 seed for the users), and that second attempt decides: a busy machine can cost one attempt, not two in a
@@ -33,7 +38,8 @@ from kubelab.recipe._profile import profile_server
 BURN_MS = 5.0
 CORES = 0.5
 SERVER = [sys.executable, str(Path(__file__).with_name("burn_server.py")), "{port}", str(BURN_MS)]
-CASES = ((1, 2, 22.0), (2, 4, 11.0))  # replicas, users, seconds: >= 2,000 requests at ~95 req/s per replica
+# replicas, users, think (s), seconds: >= 2,000 requests at ~95 req/s per replica
+CASES = ((1, 2, 0.0, 22.0), (2, 4, 0.0, 11.0))
 TOLERANCE = 0.15
 
 
@@ -60,11 +66,11 @@ def _attempt(seed: int) -> list[tuple[str, str, float, float]]:
             shares=rig.shares,
         )
         assert profile.cfs(CORES) is not None, profile  # the model runs the quota, not a stretched service time
-        for replicas, users, seconds in CASES:
+        for replicas, users, think_s, seconds in CASES:
             with LocalReplicas(SERVER, replicas, CORES, rig=rig) as local:
-                measured = local.closed_loop("/test", users, seconds, warmup_s=1.0, seed=seed)
+                measured = local.closed_loop("/test", users, seconds, think_s=think_s, warmup_s=1.0, seed=seed)
             assert measured.latencies.size >= 2000, (replicas, measured.latencies.size)
-            predicted = predict_closed_loop(profile, replicas, CORES, users, seed=seed)
+            predicted = predict_closed_loop(profile, replicas, CORES, users, think_s=think_s, seed=seed)
             for key in ("throughput", "p50", "p99"):
                 rows.append((f"{replicas} replicas, {users} users", key, measured.as_dict()[key],
                              predicted.as_dict()[key]))

@@ -161,8 +161,8 @@ def round_robin_batch(arrival: F64, occupancy: F64, free_at: F64, counter: int, 
 
 @dataclass
 class Cfs:
-    """One replica's CFS bandwidth state: periods start at ``phase + j * period`` (``_cluster.Pods.add``:
-    the same grid for every pod); in period ``index`` it
+    """One replica's CFS bandwidth state: periods start at ``phase + j * period`` (``_cluster.Pods.add``
+    spreads the phases); in period ``index`` it
     has run ``used`` seconds of the ``run`` it may (the quota over the rate it burns CPU while serving)."""
 
     period: float
