@@ -9,8 +9,9 @@ import pytest
 import kubelab
 import kubelab.lab
 import kubelab.recipe
+import kubelab.tune
 
-LAZY = [kubelab, kubelab.lab, kubelab.recipe]
+LAZY = [kubelab, kubelab.lab, kubelab.recipe, kubelab.tune]
 
 
 @pytest.mark.parametrize("package", LAZY, ids=lambda p: p.__name__)
@@ -29,8 +30,8 @@ def test_unknown_attribute_is_attribute_error(package: ModuleType) -> None:
 
 
 def test_importing_a_package_imports_none_of_its_exports() -> None:
-    code = ("import sys, kubelab, kubelab.lab, kubelab.recipe\n"
+    code = ("import sys, kubelab, kubelab.lab, kubelab.recipe, kubelab.tune\n"
             "print(sorted(m for m in sys.modules if m.startswith(('kubelab.lab.', 'kubelab.recipe.', "
-            "'kubelab.errors'))))")
+            "'kubelab.tune.', 'kubelab.errors'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
