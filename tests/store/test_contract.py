@@ -150,3 +150,17 @@ def test_delete_study(store: Store) -> None:
     store.add_chunks(sid, [(0, 0, 10)], "queued")
     assert store.delete_study("s") and not store.delete_study("s")
     assert store.trials(sid) == [] and store.claim_chunk("x", 10) is None
+
+
+def test_a_missing_table_or_index_is_created_when_the_store_is_opened(store: Store) -> None:
+    """Opening checks the schema in one query and creates only when something is missing."""
+    _study(store)
+    store._x("DROP INDEX kubelab_trials_rank")  # type: ignore[attr-defined]
+    store._x("DROP TABLE kubelab_workers")  # type: ignore[attr-defined]
+    again = get_store(store.url)
+    assert again.sync("w") is True  # kubelab_workers is back
+    index = ("SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'kubelab_trials_rank'" if "postgres" in store.url
+             else "SELECT COUNT(*) FROM sqlite_master WHERE name = 'kubelab_trials_rank'")
+    assert again._q(index)[0][0] == 1  # type: ignore[attr-defined]
+    assert again.get_study("s") is not None
+    again.close()

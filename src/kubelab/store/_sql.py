@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,6 +41,9 @@ _SCHEMA = [
     # one row per worker slot, written by ``sync``: the durable write that flushes the slot's lazy trial writes
     "CREATE TABLE IF NOT EXISTS kubelab_workers (name TEXT PRIMARY KEY, synced_at DOUBLE PRECISION NOT NULL)",
 ]
+
+# every table and index ``_SCHEMA`` creates: when all exist, opening a store runs no DDL
+_SCHEMA_OBJECTS = [re.search(r"IF NOT EXISTS (\w+)", stmt).group(1) for stmt in _SCHEMA]  # type: ignore[union-attr]
 
 _TRIAL_COLS = "number, model, label, params, status, value, attempts, duration_s, worker, error, extra"
 
@@ -194,8 +198,12 @@ class SQLStore(Store):
             return int(cur.execute(self._sql(sql), args).rowcount)
 
     def _ensure_schema(self) -> None:
+        """Create what is missing. Opening a store that has it all costs one query (the listing commands open
+        one per run), not a transaction of DDL statements."""
         serial = "SERIAL" if self.dialect == "postgresql" else "INTEGER"
         try:
+            if self._has_schema():
+                return
             with self._tx() as cur:
                 if self.dialect == "postgresql":  # concurrent first runs: one creates, the others wait
                     cur.execute("SELECT pg_advisory_xact_lock(4242)")
@@ -205,6 +213,14 @@ class SQLStore(Store):
             raise
         except BackendError as exc:
             raise BackendError(f"cannot open the store at {self._safe_url()}: {exc}") from None
+
+    def _has_schema(self) -> bool:
+        if self.dialect == "postgresql":  # names are ours (constants), never user input
+            row = self._q(f"SELECT {', '.join(f'to_regclass({n!r}) IS NOT NULL' for n in _SCHEMA_OBJECTS)}")[0]
+            return all(row)
+        found = self._q(f"SELECT COUNT(*) FROM sqlite_master WHERE name IN ({', '.join('?' * len(_SCHEMA_OBJECTS))})",
+                        _SCHEMA_OBJECTS)
+        return int(found[0][0]) == len(_SCHEMA_OBJECTS)
 
     # -- studies -----------------------------------------------------------------------------------
     def create_study(self, name: str, spec: str, digest: str, direction: str, method: str, total: int) -> Study:

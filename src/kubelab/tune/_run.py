@@ -109,8 +109,9 @@ class _TPEDriver:
 
 
 def _publish(store: Store, broker: Broker, study: Study, chunks: list[Chunk], stop: Stop) -> None:
-    """Hand chunks to the broker; a remote broker's chunks are then marked ``queued`` in the store, batch by
-    batch, so a coordinator killed and rerun publishes only what RabbitMQ never confirmed."""
+    """Hand chunks to the broker; a remote broker's chunks are marked ``queued`` in the store batch by batch,
+    each once ``publish`` returned (RabbitMQ confirmed all of it), so a coordinator killed and rerun publishes
+    only what RabbitMQ never confirmed."""
     embedded = isinstance(broker, EmbeddedBroker)
     step = len(chunks) if embedded else 256
     for start in range(0, len(chunks), step):
