@@ -4,11 +4,18 @@ blow-up or hang in a native library costs one attempt, not the worker.
 The parent (``Executor``) sends tasks over a pipe and watches the child: exit (and its signal), resident
 memory against the limit, and the trial timeout. The child ignores SIGINT (the parent decides what Ctrl-C
 means) and limits its thread pools to its share of the CPU.
+
+Protocol (one trial per message, so a crash costs exactly the trial in hand): the child says
+``("ready", pid, {}, 0.0)`` once booted; each task is ``(digest, spec_json | None, model, params)``, where the
+spec's JSON travels only the first time this child sees that study (it keeps the parsed spec by digest);
+each reply is ``(kind, value | message, extra, duration_s)``.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import select
 import signal
 import sys
 import time
@@ -75,16 +82,18 @@ def _child(conn: Any, threads: int) -> None:  # pragma: no cover - runs in the c
             return
         if msg is None:
             return
-        task: Task = msg
+        digest, spec_json, model, params = msg
         start = time.perf_counter()
         try:
             if limiter is None:
                 limiter = threadpool_limits(threads)
-            if task.digest not in studies:
-                spec = parse_stored(task.spec_json)
-                studies[task.digest] = (spec, Dataset(spec.dataset))
-            spec, dataset = studies[task.digest]
-            value, extra = evaluate(spec, dataset, task.model, task.params, threads)
+            if digest not in studies:
+                if spec_json is None:  # the parent's record of what this child knows is wrong: a bug
+                    raise RuntimeError(f"the executor sent study {digest} without its spec")
+                spec = parse_stored(spec_json)
+                studies[digest] = (spec, Dataset(spec.dataset))
+            spec, dataset = studies[digest]
+            value, extra = evaluate(spec, dataset, model, params, threads)
             reply: tuple[Any, ...] = ("done", value, extra, time.perf_counter() - start)
         except BaseException as exc:  # noqa: BLE001 - every failure of user code is a result
             text = f"{type(exc).__name__}: {exc}".strip()
@@ -112,7 +121,9 @@ class Executor:
         self._proc: Any = None
         self._conn: Any = None
         self._send: Any = None
+        self._poller: Any = None
         self._booted = False
+        self._known: set[str] = set()  # studies (digests) whose spec the current child has
 
     def _start(self) -> None:
         """Start the child as ``python -c`` (never re-importing the caller's main module, unlike spawn), with
@@ -134,6 +145,9 @@ class Executor:
         os.close(from_child_w)
         self._send = Connection(to_child_w, readable=False)
         self._conn = Connection(from_child_r, writable=False)
+        self._poller = select.poll()  # one for the child's life: cheaper than Connection.poll's per call
+        self._poller.register(from_child_r, select.POLLIN)
+        self._known = set()
 
     def start(self) -> None:
         """Start the child ahead of the first task (it is started on demand otherwise)."""
@@ -156,10 +170,13 @@ class Executor:
                 return booted
             self._booted = True
         start = time.monotonic()
+        known = task.digest in self._known
         try:
-            self._send.send(task)
+            self._send.send_bytes(pickle.dumps((task.digest, None if known else task.spec_json, task.model,
+                                                task.params), pickle.HIGHEST_PROTOCOL))
         except (BrokenPipeError, OSError):
             return self._crashed(start)
+        self._known.add(task.digest)
         reply = self._receive(start, timeout, memory_limit_mb or self.memory_limit_mb, tick, tick_every)
         if isinstance(reply, Outcome):
             return reply
@@ -172,9 +189,10 @@ class Executor:
                  tick_every: float) -> tuple[Any, ...] | Outcome:
         """The child's next message, or the Outcome of its death, timeout, memory blow-up or interruption."""
         last_tick = start
+        wait_ms = 100 if tick or limit or timeout else 1000
         while True:
             try:
-                if self._conn.poll(0.1 if tick or limit or timeout else 1.0):
+                if self._poller.poll(wait_ms):  # readable, or the child's end closed (EOF: recv raises)
                     message: tuple[Any, ...] = self._conn.recv()
                     return message
             except (EOFError, OSError):
@@ -225,8 +243,9 @@ class Executor:
         for conn in (self._send, self._conn):
             if conn is not None:
                 conn.close()
-        self._proc = self._send = self._conn = None
+        self._proc = self._send = self._conn = self._poller = None
         self._booted = False
+        self._known = set()
 
     def kill(self) -> None:
         if self._proc is not None:
