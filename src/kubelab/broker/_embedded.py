@@ -25,16 +25,20 @@ def owner_id(slot: int | str) -> str:
 
 def expire_dead_local_owners(store: Store) -> int:
     """Requeue chunks leased by processes of this host that no longer exist; return how many."""
-    import psutil
-
     host = socket.gethostname()
     count = 0
     for chunk, owner, _until in store.leases():
         parts = owner.rsplit(":", 2)
-        if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not psutil.pid_exists(int(parts[1])):
+        if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_exists(int(parts[1])):
             store.expire_lease(chunk, owner)
             count += 1
     return count
+
+
+def _pid_exists(pid: int) -> bool:
+    import psutil  # here: most runs find no lease to check, and psutil's import is on every run's start-up
+
+    return bool(psutil.pid_exists(pid))
 
 
 class EmbeddedBroker(Broker):

@@ -67,9 +67,13 @@ def default_workers() -> int:
 
 
 def _default_memory_mb(workers: int) -> int:
-    import psutil
+    try:  # the physical memory without importing psutil (start-up is on the path of every run)
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        import psutil
 
-    return int(psutil.virtual_memory().total * 0.8 / max(1, workers) / 2**20)
+        total = psutil.virtual_memory().total
+    return int(total * 0.8 / max(1, workers) / 2**20)
 
 
 class _TPEDriver:
