@@ -380,16 +380,21 @@ class SQLStore(Store):
 
     def claim_chunk(self, owner: str, lease_s: float, study_id: int | None = None) -> Chunk | None:
         now = time.time()
-        where = "(state = 'queued' OR (state = 'leased' AND lease_until < ?))"
-        args: list[Any] = [now]
-        if study_id is not None:
-            where += " AND study_id = ?"
-            args.append(study_id)
-        lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
+        one = " AND study_id = ?" if study_id is not None else ""
+        mine = [study_id] if study_id is not None else []
+        if self.dialect == "postgresql":
+            pick = (f"SELECT study_id, chunk FROM kubelab_chunks WHERE (state = 'queued' OR (state = 'leased' AND "
+                    f"lease_until < ?)){one} ORDER BY study_id, chunk LIMIT 1 FOR UPDATE SKIP LOCKED")
+            args: list[Any] = [now, *mine]
+        else:  # each branch a seek on the queue index (an OR would scan every chunk of the study, done ones too)
+            pick = (f"SELECT * FROM (SELECT study_id, chunk FROM kubelab_chunks WHERE state = 'queued'{one} "
+                    "ORDER BY study_id, chunk LIMIT 1) UNION ALL SELECT * FROM (SELECT study_id, chunk FROM "
+                    f"kubelab_chunks WHERE state = 'leased'{one} AND lease_until < ? ORDER BY study_id, chunk "
+                    "LIMIT 1) ORDER BY study_id, chunk LIMIT 1")
+            args = [*mine, *mine, now]
         rows = self._q(
             "UPDATE kubelab_chunks SET state = 'leased', owner = ?, lease_until = ?, deliveries = deliveries + 1 "
-            f"WHERE (study_id, chunk) IN (SELECT study_id, chunk FROM kubelab_chunks WHERE {where} "
-            f"ORDER BY study_id, chunk LIMIT 1{lock}) RETURNING study_id, chunk, lo, hi, deliveries",
+            f"WHERE (study_id, chunk) IN ({pick}) RETURNING study_id, chunk, lo, hi, deliveries",
             [owner, now + lease_s, *args])
         if not rows:
             return None
