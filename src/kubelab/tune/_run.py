@@ -161,6 +161,8 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
                     chunks_tracked=isinstance(coord_broker, EmbeddedBroker))
     finally:
         stop.drain.set()
+        if isinstance(coord_broker, EmbeddedBroker):
+            coord_broker.wake()  # slots waiting for a chunk see the stop now
         for t in threads:
             t.join(timeout=30)
         for slot in slots:
