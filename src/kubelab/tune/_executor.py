@@ -186,7 +186,9 @@ class Executor:
 
     def start(self) -> None:
         """Start the child ahead of the first task (it is started on demand otherwise)."""
-        if self._proc is None or self._proc.poll() is not None:
+        if self._proc is not None and self._proc.poll() is not None:
+            self._reset()  # it died between tasks: close its pipes before starting another
+        if self._proc is None:
             self._start()
 
     def _ch(self) -> _Channel:
