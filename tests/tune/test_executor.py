@@ -11,9 +11,9 @@ import kubelab.tune
 from kubelab.tune._executor import Executor, Task
 
 
-def _spec_json(workdir: Path) -> tuple[str, str]:
+def _spec_json(workdir: Path, function: str = "trial_fns:noop") -> tuple[str, str]:
     spec = kubelab.tune.load_spec({"study": "ex", "dataset": {"builtin": "diabetes"}, "search": {"method": "grid"},
-                                   "models": [{"function": "trial_fns:noop", "space": {"x": [1, 2]}}]},
+                                   "models": [{"function": function, "space": {"x": [1, 2]}}]},
                                   base_dir=workdir)
     return spec.digest, spec.to_json()
 
@@ -53,3 +53,20 @@ def test_a_child_dead_between_tasks_is_replaced_without_a_crash_or_a_leak(workdi
         assert ex.pid not in (None, pid) and _open_fds() == fds  # the dead child's pipes were closed
     finally:
         ex.close()
+
+
+def test_memory_of_processes_a_trial_starts_counts_and_they_die_with_it(workdir: Path) -> None:
+    digest, spec = _spec_json(workdir, "trial_fns:hog_in_child")
+    pid_file = workdir / "grandchild.pid"
+    ex = Executor(memory_limit_mb=300)
+    try:  # the trial's own process stays small; the process it starts takes 400 MiB
+        outcome = ex.run(Task(digest, spec, 0, {"mb": 400, "pid": str(pid_file)}), timeout=60)
+    finally:
+        ex.close()
+    assert outcome.kind == "crash" and outcome.message == "exceeded the memory limit of 300 MiB"
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{grandchild}") and time.monotonic() < deadline:
+        time.sleep(0.05)  # killed with the trial's process group (reaped by init)
+    state = Path(f"/proc/{grandchild}/stat").read_text().split()[2] if os.path.exists(f"/proc/{grandchild}") else "gone"
+    assert state in ("gone", "Z")
