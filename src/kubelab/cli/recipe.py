@@ -313,7 +313,16 @@ def _emit_candidates(rows: list[dict[str, Any]], fmt: str) -> None:
     else:
         columns = [
             c
-            for c in ("rank", "recipe", "cost", "cpu_core_hours", "violations_pct", "worst_p99_ms", "feasible")
+            for c in (
+                "rank",
+                "recipe",
+                "cost",
+                "cpu_core_hours",
+                "violations_pct",
+                "worst_p99_ms",
+                "burst_cores",
+                "feasible",
+            )
             if any(c in r for r in rows)
         ]
         emit(rows, columns, fmt)
