@@ -93,6 +93,10 @@ def test_find_writes_a_valid_recipe(cli, tmp_path: Path) -> None:  # type: ignor
     assert 0.5 <= request <= 1 and request <= limit <= 2 * request + 1e-9
     hpa = yaml.safe_load((out / "hpa.yaml").read_text())
     assert 50 <= hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] <= 80
+    # what the nodes must have free above the requests: the same figure in recipe.yaml and the table
+    predicted = yaml.safe_load((out / "recipe.yaml").read_text())["predicted"]
+    assert predicted["burst_cores"] >= 0
+    assert predicted["burst_cores"] == pytest.approx(data["candidates"][0]["burst_cores"], abs=0.005)
     # the written recipe simulates as it is
     again = cli(
         "recipe",
