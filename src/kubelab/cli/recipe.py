@@ -165,7 +165,11 @@ Examples:
     "--limit-ratios", default="1,1.5,2", show_default=True, help="CPU limits to try, as multiples of the request."
 )
 @click.option(
-    "--targets", default="30,40,50,60,70,80,90", show_default=True, help="HPA target utilisations to try (%)."
+    "--targets",
+    default="30,40,50,60,70,80,90",
+    show_default=True,
+    help="HPA target utilisations to try (% of the request; above 100 only pays with limits above requests, "
+    "and leans on free node CPU: see burst_cores).",
 )
 @click.option("--min-replicas", default="1,2,3", show_default=True, help="Minimum replica counts to try.")
 @click.option(
