@@ -118,9 +118,9 @@ def test_help_has_examples(cli) -> None:  # type: ignore[no-untyped-def]
 
 # what `tune results` may import of kubelab: the command, the store and its driver; never the spec parser, the
 # coordinator, yaml, pydantic, numpy or the broker (the whole command has a 200 ms budget; psycopg is most of it)
-_RESULTS_MODULES = {"kubelab", "kubelab._deps", "kubelab.cli", "kubelab.cli._output", "kubelab.cli.tune",
-                    "kubelab.errors", "kubelab.store", "kubelab.store._base", "kubelab.store._sql", "kubelab.tune",
-                    "kubelab.tune._api"}
+_RESULTS_MODULES = {"kubelab", "kubelab._deps", "kubelab._lazy", "kubelab.cli", "kubelab.cli._output",
+                    "kubelab.cli.tune", "kubelab.errors", "kubelab.store", "kubelab.store._base", "kubelab.store._sql",
+                    "kubelab.tune", "kubelab.tune._api"}
 _HEAVY = ("yaml", "pydantic", "numpy", "rich", "optuna", "psutil", "sklearn", "pika", "pandas", "threadpoolctl")
 
 
