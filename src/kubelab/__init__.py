@@ -5,28 +5,15 @@ The top level re-exports the Python API lazily, so ``import kubelab`` is cheap a
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from kubelab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from kubelab.errors import KubelabError, SpecError
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    "KubelabError": "kubelab.errors",
-    "SpecError": "kubelab.errors",
-}
+__all__ = ["KubelabError", "SpecError", "__version__"]
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kubelab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(("KubelabError", "SpecError"), ".errors"), __all__)

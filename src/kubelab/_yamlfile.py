@@ -10,11 +10,12 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from kubelab.errors import Problem, SpecError
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = ["KeyPath", "Locator", "did_you_mean", "format_path", "load", "loads"]
 
@@ -64,6 +65,8 @@ class Locator:
 
 
 def _walk(node: yaml.Node, path: KeyPath, loc: Locator, problems: list[Problem]) -> None:
+    import yaml
+
     loc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -85,6 +88,8 @@ def _walk(node: yaml.Node, path: KeyPath, loc: Locator, problems: list[Problem])
 
 def loads(text: str, file: str = "<string>") -> tuple[Any, Locator]:
     """Parse YAML text; raise SpecError (with position) on syntax errors or duplicate keys."""
+    import yaml  # here, not at the top: a trial process reads stored specs (JSON) and never needs it
+
     loc = Locator(file)
     try:
         loader = yaml.SafeLoader(text)

@@ -136,3 +136,27 @@ def test_holder_alive_tells_live_workers_from_dead_ones(make: Make) -> None:
     assert a.holder_alive("host:2:0") and a.holder_alive("host:1:0")
     b.close()
     assert not a.holder_alive("host:2:0") and not a.holder_alive("nobody")
+
+
+def test_embedded_publish_and_cancel_wake_a_waiting_get_at_once(tmp_path: Path) -> None:
+    import threading
+
+    store = get_store(f"sqlite:///{tmp_path / 'w.db'}")
+    coordinator = EmbeddedBroker(store, "c", poll_s=30.0)  # a poll far longer than the test may take
+    slot = coordinator.for_slot("s")
+    got: list[Chunk | None] = []
+    waiter = threading.Thread(target=lambda: got.append(slot.get(timeout=60)))
+    waiter.start()
+    time.sleep(0.2)  # the slot found nothing and sleeps
+    started = time.monotonic()
+    coordinator.publish(chunks(1))
+    waiter.join(timeout=10)
+    assert key(got[0]) == (1, 0, 0, 10) and time.monotonic() - started < 5
+    waiter = threading.Thread(target=lambda: got.append(slot.get(timeout=60)))
+    waiter.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    coordinator.cancel.set()
+    coordinator.wake()
+    waiter.join(timeout=10)
+    assert got[1] is None and time.monotonic() - started < 5

@@ -58,3 +58,5 @@ def test_other_providers_get_no_terraform_and_a_readme_that_says_so() -> None:
     rendered = render_lab(lab)
     assert not [name for name in rendered.texts if name.startswith("terraform/")]
     assert "kubelab renders Terraform for DigitalOcean only" in rendered.texts["README.md"]
+    # the node label placement selects on (the same one the Terraform sets on DigitalOcean)
+    assert "label each pool's nodes kubelab.io/pool=<pool name>" in rendered.texts["README.md"]

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from kubelab.errors import RenderError
+from kubelab.kube import CREATE_ONLY_ANNOTATION, SOURCE_ANNOTATION
 from kubelab.lab.render import SecretBank, read_secrets, render_lab, render_to_directory
 from tests.lab.render_helpers import FULL, full_lab
 
@@ -35,7 +36,9 @@ def test_secrets_are_random_and_never_defaults(tmp_path: Path) -> None:
     assert kept["postgresql"]["url"] == f"postgresql://kubelab:{drawn[1]}@postgresql.full-lab.svc:5432/kubelab"
     assert len(rendered.generated) == 4
     for secret in rendered.secrets.values():
-        assert secret["metadata"]["annotations"]["kubelab.dev/generated"] == "true"  # apply may keep, not rotate
+        annotations = secret["metadata"]["annotations"]
+        assert annotations[CREATE_ONLY_ANNOTATION] == "true"  # the key apply reads: keep a live one, never rotate
+        assert set(annotations) == {SOURCE_ANNOTATION, CREATE_ONLY_ANNOTATION}  # no second marker of the same
     assert (tmp_path / "a" / "secrets").stat().st_mode & 0o777 == 0o700
     for path in (tmp_path / "a" / "secrets").iterdir():
         assert path.stat().st_mode & 0o777 == 0o600

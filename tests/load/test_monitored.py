@@ -107,8 +107,9 @@ def test_bad_monitor_arguments(cli: Cli, serve: Serve, free_port: int, tmp_path:
             "address; give --monitor-pid, --monitor-port or --monitor-selector") in run.stderr
     user = [  # exit 1: the target is not there (found before the load starts, so nothing is sent)
         (url, ["--monitor"], f"error: --monitor (port {free_port} of the URL): no process listens on TCP port "
-                             f"{free_port}; hint: start the server first"),
-        (url, ["--monitor-port", str(free_port)], f"error: no process listens on TCP port {free_port}"),
+                             f"{free_port}; hint: start the server first, or pass --monitor-pid\n"),
+        (url, ["--monitor-port", str(free_port)], f"error: no process listens on TCP port {free_port}; hint: start "
+                                                  "the server first, or pass --monitor-pid\n"),
         (url, ["--monitor-pid", "999999999"], "error: no process with pid 999999999; hint: check it with `ps -p"),
         (url, ["--monitor-selector", "app=web", "--kubeconfig", str(tmp_path / "nope")],
          f"error: kubeconfig {tmp_path / 'nope'} (from --kubeconfig) not found"),

@@ -7,7 +7,7 @@ import pytest
 
 import kubelab.load as load
 from kubelab.errors import LoadTestError, SpecError
-from kubelab.load import Target, TimeScaled, parse_duration, parse_profile
+from kubelab.load import Constant, Ramp, Sine, Spike, Steps, Target, TimeScaled, parse_duration, parse_profile
 
 
 def test_public_names_resolve() -> None:
@@ -74,6 +74,19 @@ def test_sine() -> None:
     assert tick is not None and tick.rate == pytest.approx(20)
 
 
+def test_each_kind_parses_to_its_profile() -> None:
+    assert parse_profile("constant:100@60s") == Constant(Target(rate=100), 60)
+    assert parse_profile("constant", users=4, delay=2) == Constant(Target(users=4, delay=2))
+    assert parse_profile("step:10,50@1m", users=1, delay=2) == Steps(
+        (0, 60), (Target(users=10, delay=2), Target(users=50, delay=2)), 120)
+    assert parse_profile("ramp:10..110@100s") == Ramp(10, 110, 100)
+    assert parse_profile("ramp:0..10", users=1, delay=1.5, duration=10) == Ramp(0, 10, 10, True, 1.5)
+    # keywords in any order, durations with units
+    assert parse_profile("spike:width=10s,at=0.5m,peak=500,base=50", duration=60) == Spike(50, 500, 30, 10, 60)
+    assert parse_profile("sine:period=5m,amp=3,mean=5", users=1, duration=600) == Sine(5, 3, 300, 600, True, 0.0)
+    assert parse_profile("sine:mean=50,amp=30,period=300", rate=1, duration=9) == Sine(50, 30, 300, 9)
+
+
 def test_csv_profile(tmp_path: Path) -> None:
     f = tmp_path / "load.csv"
     f.write_text("seconds,target\n0,10\n30,40\n# a comment\n60,20\n")
@@ -136,7 +149,8 @@ def test_time_scale_compresses_the_schedule_only() -> None:
 
 
 @pytest.mark.parametrize(("text", "kwargs", "message"), [
-    ("flat:10", {}, r"unknown profile 'flat' in 'flat:10'; hint: one of constant, step, ramp"),
+    ("flat:10", {}, r"unknown profile 'flat' in 'flat:10'; hint: one of constant, step, ramp, spike, sine, csv, "
+                    r"course$"),
     ("constant", {}, r"bad profile 'constant': no value: .*hint: constant\[:VALUE\]"),
     ("constant:abc", {}, r"bad profile 'constant:abc': value 'abc' is not a number"),
     ("constant:-5", {}, r"value '-5' must be a number >= 0"),

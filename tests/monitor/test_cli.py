@@ -86,7 +86,8 @@ def test_user_errors_exit_1(cli: Cli, tmp_path: Path) -> None:
         free = probe.getsockname()[1]
     cases = [
         (["--pid", "999999999"], "error: no process with pid 999999999; hint: check it with `ps -p 999999999`"),
-        (["--port", str(free)], f"error: no process listens on TCP port {free}; hint: start the server first"),
+        (["--port", str(free)], f"error: no process listens on TCP port {free}; hint: start the server first, or "
+                                f"pass --pid\n"),
         (["--selector", "app=web", "--kubeconfig", str(tmp_path / "nope")],
          f"error: kubeconfig {tmp_path / 'nope'} (from --kubeconfig) not found; hint: pass --kubeconfig FILE"),
         (["--out", str(tmp_path / "no" / "dir.csv"), *SLEEPER],

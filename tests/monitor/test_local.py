@@ -143,8 +143,12 @@ def test_errors_say_what_to_do() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
-    with pytest.raises(MonitorError, match=f"no process listens on TCP port {free}; hint: start the server first"):
+    with pytest.raises(MonitorError, match=f"^no process listens on TCP port {free}; hint: start the server first, "
+                                           "or pass --pid$"):
         LocalTarget(port=free)
+    with pytest.raises(MonitorError, match=f"^no process listens on TCP port {free}; hint: start the server first, "
+                                           "or pass --monitor-pid$"):  # the option of the command the user ran
+        LocalTarget(port=free, pid_option="--monitor-pid")
     with pytest.raises(MonitorError, match="give exactly one of --pid, --port or a command"):
         LocalTarget(pids=[os.getpid()], port=80)
     with pytest.raises(MonitorError, match="cannot launch no-such-command-kubelab --flag: No such file or directory"):

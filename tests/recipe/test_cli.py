@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kubelab.recipe._recipe import parse_cpu
 from tests.recipe.conftest import COURSE
 
 
@@ -86,9 +87,16 @@ def test_find_writes_a_valid_recipe(cli, tmp_path: Path) -> None:  # type: ignor
     deployment = yaml.safe_load((out / "deployment.yaml").read_text())
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["containers"][0]["resources"]["limits"]["cpu"] in ("500m", "1", "2")
+    # the pattern search may settle between grid points, never outside the range the options give
+    resources = pod["containers"][0]["resources"]
+    request, limit = parse_cpu(resources["requests"]["cpu"]), parse_cpu(resources["limits"]["cpu"])
+    assert 0.5 <= request <= 1 and request <= limit <= 2 * request + 1e-9
     hpa = yaml.safe_load((out / "hpa.yaml").read_text())
-    assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] in (50, 80)
+    assert 50 <= hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] <= 80
+    # what the nodes must have free above the requests: the same figure in recipe.yaml and the table
+    predicted = yaml.safe_load((out / "recipe.yaml").read_text())["predicted"]
+    assert predicted["burst_cores"] >= 0
+    assert predicted["burst_cores"] == pytest.approx(data["candidates"][0]["burst_cores"], abs=0.005)
     # the written recipe simulates as it is
     again = cli(
         "recipe",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,11 @@ import pytest
 
 from kubelab.errors import SpecError
 from kubelab.recipe._cost import UnitPrices, load_prices
+from kubelab.recipe._recipe import Recipe
 from kubelab.recipe._schedule import Schedule
-from kubelab.recipe._search import SearchSpace, search
+from kubelab.recipe._search import SearchSpace, cost_bound, evaluate, search
 from kubelab.recipe._server import QUANTILES, AllowancePoint, ServerProfile
-from kubelab.recipe._sim import SimConfig
+from kubelab.recipe._sim import SimConfig, simulate
 
 
 def _constant(cpu: float, seconds: float, cpu_per_request: float = 0.05) -> AllowancePoint:
@@ -145,3 +147,93 @@ def test_shorter_scale_down_window_saves_after_a_burst() -> None:
     by_window = {c.recipe.behavior is None: c for c in result.candidates}
     assert by_window[False].cpu_core_hours < by_window[True].cpu_core_hours
     assert by_window[False].recipe.describe().endswith("scale-down window 60s")
+
+
+def test_refinement_finds_the_cheapest_request_between_grid_points() -> None:
+    # One closed-loop user (10 s think time): requests never queue, so latency is the service time at the
+    # limit. Between the 0.25- and 0.5-core points the mean is interpolated in 1/cores:
+    # w = (4 - 1/c) / 2, mean = (1 - w) * 1 s + w * 0.1 s <= 0.5 s  <=>  c >= 9/26 = 0.3462 cores;
+    # so a limit of 0.35 meets p99 <= 0.5 s (0.486 s) and 0.34 does not (0.524 s). CPU use (~0.005 cores) is
+    # far under every request: one replica throughout. With limits at most 2x the request, the cheapest
+    # request in 10-millicore steps is 0.18 (limit 0.35 or 0.36): $0.18 for the hour. The grid alone
+    # (requests 0.1, 0.5, 1) can only offer 0.5: 0.1 with a limit of 0.2 takes 2.5 s a request.
+    space = SearchSpace(
+        cpu_requests=(0.1, 0.5, 1.0), limit_ratios=(1.0, 2.0), targets=(50, 90), min_replicas=(1, 2),
+        scale_down_windows=(None,),
+    )  # fmt: skip
+    schedule = Schedule.constant(3600, users=1, delay=20.0)
+    config = SimConfig(slo_p99=0.5)
+    grid = search(STEP_SERVER, schedule, PRICES, config, space=replace(space, refine=False))
+    assert grid.best is not None and grid.best.recipe.cpu_request == 0.5
+    assert grid.best.cost == pytest.approx(0.5)
+    result = search(STEP_SERVER, schedule, PRICES, config, space=space)
+    assert result.best is not None
+    best = result.best.recipe
+    assert best.cpu_request == pytest.approx(0.18)
+    assert 0.35 <= best.cpu_limit <= 0.36 and best.min_replicas == 1
+    assert result.best.cost == pytest.approx(0.18)
+    # nothing cheaper that the refinement tried was feasible, and it never left the space's bounds
+    tried = result.candidates
+    assert not any(c.feasible and c.cost < result.best.cost - 1e-9 for c in tried)
+    assert all(c.recipe.cpu_limit <= 2 * c.recipe.cpu_request + 1e-9 for c in tried)
+    assert all(0.1 <= c.recipe.cpu_request <= 1.0 and 50 <= c.recipe.target_utilization <= 90 for c in tried)
+    assert any(c.recipe.cpu_request == pytest.approx(0.17) and not c.feasible for c in tried)  # 0.17/0.34: late
+
+
+def test_cost_bound_never_exceeds_what_a_feasible_candidate_costs() -> None:
+    # 2 req/s of 0.05 CPU-s: 0.1 cores of work, less than any limit here, so the minimum replicas' floor is
+    # the bound; whatever the HPA does, no feasible run may cost less than its bound.
+    schedule = Schedule.constant(3600, rate=2.0)
+    space = SearchSpace(
+        cpu_requests=(0.25, 0.5), limit_ratios=(1.0, 2.0), targets=(50, 90), min_replicas=(1, 2), refine=False
+    )
+    result = search(STEP_SERVER, schedule, PRICES, SimConfig(slo_p99=2.0), space=space, runner_margin=10.0)
+    feasible = [c for c in result.candidates if c.feasible]
+    assert feasible
+    for c in feasible:
+        assert c.cost >= cost_bound(c.recipe, STEP_SERVER, schedule, PRICES) - 1e-12
+    # the work term: 100 req/s x 0.05 CPU-s = 5 cores of work over limits of 0.5 -> >= 10 pods (x 0.95)
+    busy = Schedule.constant(3600, rate=100.0)
+    recipe = result.candidates[0].recipe
+    limit_recipe = replace(recipe, cpu_request=0.25, cpu_limit=0.5, min_replicas=1)
+    assert cost_bound(limit_recipe, STEP_SERVER, busy, PRICES) == pytest.approx(0.95 * 10 * 0.25)
+
+
+def test_targets_the_hpa_could_never_reach_are_not_tried() -> None:
+    # utilisation = usage / request <= limit / request: a 150 % target with limit = request never scales up
+    space = SearchSpace(
+        cpu_requests=(0.5,), limit_ratios=(1.0, 2.0), targets=(90, 150), min_replicas=(1,), scale_down_windows=(None,),
+        refine=False,
+    )  # fmt: skip
+    schedule = Schedule.constant(600, rate=0.5)
+    result = search(STEP_SERVER, schedule, PRICES, SimConfig(slo_p99=0.5), space=space, runner_margin=10.0)
+    tried = {(c.recipe.cpu_limit, c.recipe.target_utilization) for c in result.candidates}
+    assert tried == {(0.5, 90), (1.0, 90), (1.0, 150)}
+
+
+def test_burst_is_cpu_used_above_the_requests() -> None:
+    # one fixed replica requesting 0.25 cores with a 1-core limit, 10 req/s of 0.05 CPU-s each: it uses
+    # 0.5 cores (plus no idle use), 0.25 above its request, which the node must have free
+    recipe = Recipe(0.25, 1.0, 256.0, 256.0, 1, 1, 80)
+    run = simulate(recipe, STEP_SERVER, Schedule.constant(600, rate=10.0), SimConfig(slo_p99=1.0, replicas=1))
+    assert run.burst_cores == pytest.approx(0.25, rel=0.1)
+    assert float(run.cpu_used.mean()) == pytest.approx(0.5, rel=0.05)
+    calm = simulate(recipe, STEP_SERVER, Schedule.constant(600, rate=2.0), SimConfig(slo_p99=1.0, replicas=1))
+    assert calm.burst_cores == 0.0  # 0.1 cores used, under the request
+
+
+def test_margin_rejects_a_candidate_that_only_scrapes_by() -> None:
+    # 100 one-minute windows at 0.5 req/s (0.1 s each, one fixed replica: p99 ~0.1 s), except a 10 s burst
+    # of 20 req/s in minute 50: 200 requests, 20 s of work, so the last wait ~10 s and that minute's p99
+    # misses 0.5 s; the backlog is gone 30 s later, so exactly 1 window in 100 misses on every seed. That
+    # is within 1 % on each seed, but over the seeds it is twice the default margin's half of 1 %.
+    rate = np.full(6000, 0.5)
+    rate[3010:3020] = 20.0
+    schedule = Schedule(rate, np.zeros(rate.size, dtype=np.int64), np.zeros(rate.size))
+    recipe = Recipe(0.5, 0.5, 256.0, 256.0, 1, 1, 80)
+    config = SimConfig(slo_p99=0.5, replicas=1)
+    strict, _ = evaluate(recipe, STEP_SERVER, schedule, PRICES, config, seeds=(0, 1, 2))
+    assert strict.violation_fraction == pytest.approx(0.01) and strict.seeds_run == 3
+    assert not strict.feasible
+    lenient, _ = evaluate(recipe, STEP_SERVER, schedule, PRICES, config, seeds=(0, 1, 2), margin=1.0)
+    assert lenient.feasible

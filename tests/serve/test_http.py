@@ -50,6 +50,13 @@ def test_health_and_readiness(live: LiveServer) -> None:
         assert live.client.json("GET", path) == (200, {"ready": True})
 
 
+def test_startup_freezes_the_heap_out_of_the_collectors_reach(live: LiveServer) -> None:
+    # a full collection would otherwise walk every module and model object: a pause in the request tail
+    import gc
+
+    assert live.app.ready and gc.get_freeze_count() > 10_000
+
+
 def test_v2_infer_flat_and_nested_data(live: LiveServer, expected: np.ndarray) -> None:
     for data in (np.ravel(rows()).tolist(), rows()):
         status, body = live.client.json("POST", "/v2/models/reg/infer", {

@@ -63,6 +63,36 @@ def test_first_final_result_wins(store: Store) -> None:
     assert store.counts(sid) == {"pending": 9, "running": 0, "done": 1, "failed": 0}
 
 
+def test_finish_and_start_is_both_calls_in_one(store: Store) -> None:
+    sid = _study(store)
+    assert store.start_trial(sid, 0, "w") == 1
+    assert store.finish_and_start(sid, TrialResult(0, "done", 2.5, 0.1, extra={"k": 1}), 1, "w") == (True, 1)
+    assert store.finish_and_start(sid, TrialResult(1, "failed", None, 0.2, "boom"), 2, "w") == (True, 1)
+    # a next trial that is final already, then a result that lost the race: neither is written
+    assert store.finish_and_start(sid, TrialResult(2, "done", 1.0, 0.1), 0, "w2") == (True, None)
+    assert store.finish_and_start(sid, TrialResult(2, "done", 9.0, 0.1), 3, "w2") == (False, 1)
+    store.sync("w2")
+    rows = store.trials(sid, numbers=[0, 1, 2, 3])
+    assert [(r.status, r.value, r.attempts, r.error) for r in rows] == [
+        ("done", 2.5, 1, None), ("failed", None, 1, "boom"), ("done", 1.0, 1, None), ("running", None, 1, None)]
+    assert rows[0].extra == {"k": 1} and rows[3].worker == "w2"
+    with pytest.raises(ValueError, match="trial 4 cannot be finished and started at once"):
+        store.finish_and_start(sid, TrialResult(4, "done", 1.0, 0.1), 4, "w")
+
+
+def test_unfinished_chunks_counts_what_is_not_done(store: Store) -> None:
+    sid = _study(store)
+    other = _study(store, "t")
+    store.add_chunks(sid, [(0, 0, 4), (1, 4, 8), (2, 8, 10)], "new")
+    store.add_chunks(other, [(0, 0, 10)], "queued")
+    assert store.unfinished_chunks(sid) == 3
+    store.set_chunk_state(sid, [0, 1], "queued")
+    held = store.claim_chunk("a", lease_s=30, study_id=sid)
+    assert held is not None and store.unfinished_chunks(sid) == 3
+    store.release_chunk(held, "a", done=True)
+    assert store.unfinished_chunks(sid) == 2 and store.unfinished_chunks(other) == 1
+
+
 def test_reset_gives_the_attempt_back(store: Store) -> None:
     sid = _study(store)
     store.start_trial(sid, 1, "w")
@@ -150,3 +180,17 @@ def test_delete_study(store: Store) -> None:
     store.add_chunks(sid, [(0, 0, 10)], "queued")
     assert store.delete_study("s") and not store.delete_study("s")
     assert store.trials(sid) == [] and store.claim_chunk("x", 10) is None
+
+
+def test_a_missing_table_or_index_is_created_when_the_store_is_opened(store: Store) -> None:
+    """Opening checks the schema in one query and creates only when something is missing."""
+    _study(store)
+    store._x("DROP INDEX kubelab_trials_rank")  # type: ignore[attr-defined]
+    store._x("DROP TABLE kubelab_workers")  # type: ignore[attr-defined]
+    again = get_store(store.url)
+    assert again.sync("w") is True  # kubelab_workers is back
+    index = ("SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'kubelab_trials_rank'" if "postgres" in store.url
+             else "SELECT COUNT(*) FROM sqlite_master WHERE name = 'kubelab_trials_rank'")
+    assert again._q(index)[0][0] == 1  # type: ignore[attr-defined]
+    assert again.get_study("s") is not None
+    again.close()

@@ -72,3 +72,22 @@ def test_sync_makes_lazy_trial_writes_survive_a_crash(tmp_path: Path) -> None:
             store.counts(study.id)  # the old connection died with the server
         assert store.counts(study.id)["done"] == 3
         store.close()
+
+
+def test_opening_a_complete_store_runs_no_schema_transaction(pg: tuple[str, Store]) -> None:
+    """A store that has its schema opens with one check, not the DDL transaction under the advisory lock (which
+    every listing command would pay for, and which would wait here behind the lock another session holds)."""
+    import threading
+
+    url, _store = pg
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(4242)")
+        opened: list[Store] = []
+        thread = threading.Thread(target=lambda: opened.append(get_store(url)), daemon=True)
+        thread.start()
+        thread.join(10)
+        opened_while_locked = bool(opened)
+        other.execute("SELECT pg_advisory_unlock(4242)")
+    thread.join(10)
+    assert opened_while_locked
+    opened[0].close()

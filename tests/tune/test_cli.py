@@ -114,3 +114,48 @@ def test_help_has_examples(cli) -> None:  # type: ignore[no-untyped-def]
         result = cli(*cmd, "--help")
         assert result.returncode == 0 and "kubelab tune" in result.stdout
     assert "Examples:" in cli("tune", "run", "--help").stdout
+
+
+# what `tune results` may import of kubelab: the command, the store and its driver; never the spec parser, the
+# coordinator, yaml, pydantic, numpy or the broker (the whole command has a 200 ms budget; psycopg is most of it)
+_RESULTS_MODULES = {"kubelab", "kubelab._deps", "kubelab._lazy", "kubelab.cli", "kubelab.cli._output",
+                    "kubelab.cli.tune", "kubelab.errors", "kubelab.store", "kubelab.store._base", "kubelab.store._sql",
+                    "kubelab.tune", "kubelab.tune._api"}
+_HEAVY = ("yaml", "pydantic", "numpy", "rich", "optuna", "psutil", "sklearn", "pika", "pandas", "threadpoolctl")
+
+
+def _results_imports(store: str) -> tuple[str, set[str], list[str]]:
+    """Run `kubelab tune results s --top 10` in a fresh interpreter: its output, the kubelab modules it
+    imported, and the heavy ones."""
+    import subprocess
+    import sys
+
+    from kubelab.store import get_store
+
+    opened = get_store(store)
+    study = opened.create_study("s", "{}", "d", "maximize", "grid", 2)
+    opened.add_trials(study.id, [(0, 0, "m", "{}"), (1, 0, "m", "{}")])
+    opened.close()
+    code = ("import sys\nfrom kubelab.cli import main\n"
+            f"code = main(['tune', 'results', 's', '--top', '10', '--store', {store!r}])\n"
+            "import json\n"
+            "print('MODULES', json.dumps(sorted(m for m in sys.modules if m.startswith('kubelab'))))\n"
+            f"print('HEAVY', json.dumps([m for m in {_HEAVY!r} if m in sys.modules]))\n"
+            "sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if line.startswith(("MODULES", "HEAVY")))
+    return out.stdout, set(json.loads(lines["MODULES"])), json.loads(lines["HEAVY"])
+
+
+def test_results_imports_only_the_store(tmp_path: Path) -> None:
+    stdout, modules, heavy = _results_imports(f"sqlite:///{tmp_path / 'k.db'}")
+    assert "NUMBER" in stdout
+    assert heavy == [] and modules == _RESULTS_MODULES - {"kubelab._deps"}  # _deps: for psycopg
+
+
+@pytest.mark.services
+def test_results_on_postgresql_imports_only_the_store_and_psycopg(pg_url: str) -> None:
+    stdout, modules, heavy = _results_imports(pg_url)
+    assert "NUMBER" in stdout
+    assert heavy == [] and modules == _RESULTS_MODULES

@@ -52,6 +52,17 @@ def misbehave(params: dict[str, Any], dataset: Any) -> float:
     return 1.0
 
 
+def hog_in_child(params: dict[str, Any], dataset: Any) -> float:
+    """Start a process that takes ``params["mb"]`` MiB and holds it (writing its pid to ``params["pid"]``)."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys, time; b = bytearray(int(sys.argv[1]) * 2**20); "
+            "open(sys.argv[2], 'w').write(str(os.getpid())); time.sleep(120)")
+    subprocess.run([sys.executable, "-c", code, str(params["mb"]), params["pid"]], check=False)
+    return 0.0
+
+
 def threads(params: dict[str, Any], dataset: Any) -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 

@@ -2,10 +2,12 @@
 
 How each promise of the Broker contract is kept on RabbitMQ:
 
-- **Nothing lost on publish.** Chunks are published on their own channel in AMQP transactions of up to 256
-  messages: ``tx.commit-ok`` means RabbitMQ has written them to disk, the guarantee of publisher confirms,
-  batched (pika's blocking channel waits for each confirm alone: 19 ms a message on the development
-  machine against 1.2 ms in a transaction). Only then does the coordinator mark them ``queued`` in the store.
+- **Nothing lost on publish.** Chunks are published on their own channel in confirm mode, in batches of up
+  to 256 (``_confirms.py``): all of a batch is sent, then the publisher waits until RabbitMQ has confirmed
+  every message (acks may cover many at once), which for a persistent message on a durable queue means it is
+  on disk. Nacked messages are published again; a lost connection or no confirm within ``confirm_timeout``
+  drops the connection, and what was not confirmed is published again on a new one (once at once, then by the
+  caller's retries). Only then does the coordinator mark the chunks ``queued`` in the store.
 - **Nothing acked before it is stored.** A worker acks a chunk after its results are committed; a worker that
   dies or disconnects leaves the chunk unacked and RabbitMQ delivers it to another one.
 - **Silent loss (SIGSTOP, a node gone, a cut network)** is noticed through AMQP heartbeats: the heartbeat is
@@ -39,6 +41,7 @@ from typing import Any, TypeVar
 
 from kubelab.broker._amqpurl import parse_amqp_url, safe_url
 from kubelab.broker._base import Broker
+from kubelab.broker._confirms import ConfirmingChannel, ConfirmTimeout, Message, abort
 from kubelab.errors import BackendError, TransientError
 from kubelab.store import Chunk
 
@@ -47,6 +50,7 @@ __all__ = ["AmqpBroker"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _BATCH = 256
+_NACK_ROUNDS = 5  # a batch RabbitMQ refuses this often (an internal error of the queue) is a TransientError
 
 
 class _ProbeNoise(logging.Filter):
@@ -90,7 +94,7 @@ class AmqpBroker(Broker):
         self._conn: Any = None
         self._ch: Any = None  # consuming (and acking) channel
         self._ctag: str | None = None  # its consumer, while subscribed
-        self._pub: Any = None  # publishing channel, in transaction mode
+        self._pub: ConfirmingChannel | None = None  # publishing channel, in confirm mode
         self._live: Any = None  # the channel that declared this worker's liveness queue
         self._generation = 0  # bumped whenever deliveries become void (channel or connection lost)
         self._inbox: deque[tuple[int, Any, Any, bytes]] = deque()
@@ -134,8 +138,7 @@ class AmqpBroker(Broker):
         if self._pub is None or not self._pub.is_open:
             pub = self._conn.channel()
             self._declare(pub)
-            pub.tx_select()
-            self._pub = pub
+            self._pub = ConfirmingChannel(self._conn, pub, self.options.confirm_timeout_s)
 
     def _declare(self, ch: Any) -> None:
         o = self.options
@@ -167,7 +170,7 @@ class AmqpBroker(Broker):
         conn_ok = self._conn is not None and self._conn.is_open
         if conn_ok and (channel_only or isinstance(exc, px.AMQPChannelError)):
             log.warning("%s: channel closed (%s); reopening it", self.where, exc)
-            for ch in (self._ch, self._pub):
+            for ch in (self._ch, None if self._pub is None else self._pub.channel):
                 if ch is not None and ch.is_open:
                     try:
                         ch.close()
@@ -177,6 +180,9 @@ class AmqpBroker(Broker):
             return
         conn, self._conn, self._ch, self._pub = self._conn, None, None, None
         if conn is not None and conn.is_open:
+            if isinstance(exc, ConfirmTimeout):  # a stalled broker would not answer a closing handshake
+                abort(conn, exc)
+                return
             try:
                 conn.close()
             except Exception:  # noqa: BLE001 - closing what is half broken
@@ -199,6 +205,9 @@ class AmqpBroker(Broker):
                 raise BackendError(f"{self.where}: {exc.reply_text}; a queue of that name exists with other "
                                    "settings: delete it, or pick another with ?queue=NAME") from None
             raise TransientError(f"{self.where}: channel closed: {exc.reply_text}") from None
+        except ConfirmTimeout as exc:  # a broker that stalls (disk, memory alarm): start afresh
+            self._lost(exc)
+            raise TransientError(f"{self.where}: {exc}") from None
         except (px.AMQPError, OSError) as exc:
             self._lost(exc)
             if isinstance(exc, px.AMQPConnectionError) and self._conn is None and not str(exc):
@@ -226,18 +235,38 @@ class AmqpBroker(Broker):
     # -- the contract ----------------------------------------------------------------------------------
     def publish(self, chunks: Sequence[Chunk]) -> None:
         for start in range(0, len(chunks), _BATCH):
-            messages: list[tuple[bytes, dict[str, Any] | None]] = [
-                (encode(c), None) for c in chunks[start:start + _BATCH]]
             with self._lock:
-                self._call(partial(self._publish_tx, self.options.queue, messages))
+                self._publish_confirmed([Message(self.options.queue, encode(c)) for c in chunks[start:start + _BATCH]])
 
-    def _publish_tx(self, queue: str, messages: list[tuple[bytes, dict[str, Any] | None]]) -> None:
-        import pika
+    def _publish_confirmed(self, messages: list[Message]) -> None:
+        """Publish until RabbitMQ confirmed every message. Nacked ones go again (up to ``_NACK_ROUNDS``); after
+        a lost connection or a confirm timeout, what was not confirmed goes again once on a new connection,
+        and a second failure is the caller's TransientError (it retries with backoff; doubles are harmless)."""
+        pending, nacks, failures = messages, 0, 0
+        while pending:
+            used: list[ConfirmingChannel] = []
+            try:
+                pending = self._call(partial(self._send, pending, used))
+            except TransientError as exc:
+                failures += 1
+                if failures > 1:
+                    raise
+                if used:
+                    pending = used[0].unconfirmed()
+                log.warning("%s; publishing the %d unconfirmed message(s) again", exc, len(pending))
+                continue
+            if pending:
+                nacks += 1
+                if nacks >= _NACK_ROUNDS:
+                    raise TransientError(f"{self.where}: RabbitMQ refused (nack) {len(pending)} message(s) "
+                                         f"{nacks} times in a row")
+                log.warning("%s: RabbitMQ refused (nack) %d message(s); publishing them again", self.where,
+                            len(pending))
 
-        for body, headers in messages:
-            self._pub.basic_publish("", queue, body, pika.BasicProperties(
-                delivery_mode=2, content_type="application/json", headers=headers))
-        self._pub.tx_commit()
+    def _send(self, messages: list[Message], used: list[ConfirmingChannel]) -> list[Message]:
+        assert self._pub is not None  # opened by _call
+        used.append(self._pub)
+        return self._pub.publish(messages)
 
     def get(self, timeout: float) -> Chunk | None:
         deadline = time.monotonic() + timeout
@@ -294,8 +323,21 @@ class AmqpBroker(Broker):
         if unsubscribe and self._ctag is not None:  # a slot that gives back is stopping: take nothing more
             self._ch.basic_cancel(self._ctag)
             self._ctag = None
-        self._publish_tx(queue, [(encode(chunk), None)])  # committed before the ack: never lost, maybe doubled
+        self._publish_confirmed_here([Message(queue, encode(chunk))])  # confirmed before the ack: maybe doubled
         self._ch.basic_ack(tag)
+
+    def _publish_confirmed_here(self, messages: list[Message]) -> None:
+        """Inside ``_call``, before acking a delivery. A lost connection voids the delivery (RabbitMQ
+        redelivers it); so does a message RabbitMQ keeps refusing: the channels are closed, not acked."""
+        assert self._pub is not None
+        for _ in range(_NACK_ROUNDS):
+            messages = self._pub.publish(messages)
+            if not messages:
+                return
+        exc = TransientError(f"{self.where}: RabbitMQ refused (nack) a message {_NACK_ROUNDS} times; the "
+                             "delivery is given back")
+        self._lost(exc, channel_only=True)
+        raise exc
 
     def dead_letter(self, chunk: Chunk, reason: str) -> None:
         with self._lock:
@@ -307,7 +349,8 @@ class AmqpBroker(Broker):
         log.error("%s: chunk dead-lettered to %s: %s", self.where, self.options.dead_queue, reason)
 
         def move() -> None:
-            self._publish_tx(self.options.dead_queue, [(body, {"x-kubelab-reason": reason[:1000]})])
+            self._publish_confirmed_here([Message(self.options.dead_queue, body,
+                                                  {"x-kubelab-reason": reason[:1000]})])
             self._ch.basic_ack(tag)
 
         try:

@@ -9,6 +9,8 @@
   silent heartbeat intervals, then delivers its unacked chunk to another worker.
 - ``max_deliveries``: a chunk delivered more often than this is dead-lettered and its open trials ``failed``.
 - ``recheck`` (s): how often a deferred chunk comes back to see whether its holder finished or died.
+- ``confirm_timeout`` (s): how long a publisher waits for RabbitMQ to confirm a batch of chunks before it
+  drops the connection and publishes what was not confirmed again on a new one.
 
 Every other query parameter (``connection_attempts``, ``socket_timeout``…) is pika's.
 """
@@ -34,6 +36,7 @@ class AmqpOptions:
     lease_s: float = 30.0
     max_deliveries: int = 10
     recheck_s: float = 5.0
+    confirm_timeout_s: float = 30.0
 
     @property
     def heartbeat(self) -> int:
@@ -71,7 +74,7 @@ def parse_amqp_url(url: str) -> tuple[str, AmqpOptions]:
     ours: dict[str, str] = {}
     theirs: list[tuple[str, str]] = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key in ("queue", "lease", "max_deliveries", "recheck"):
+        if key in ("queue", "lease", "max_deliveries", "recheck", "confirm_timeout"):
             ours[key] = value
         elif key == "heartbeat":
             raise KubelabError(f"broker URL {url}: set lease=SECONDS instead of heartbeat (the heartbeat is "
@@ -87,7 +90,9 @@ def parse_amqp_url(url: str) -> tuple[str, AmqpOptions]:
         lease_s=_number(url, "lease", ours["lease"], 3) if "lease" in ours else AmqpOptions.lease_s,
         max_deliveries=int(_number(url, "max_deliveries", ours["max_deliveries"], 1, integer=True))
         if "max_deliveries" in ours else AmqpOptions.max_deliveries,
-        recheck_s=_number(url, "recheck", ours["recheck"], 0.1) if "recheck" in ours else AmqpOptions.recheck_s)
+        recheck_s=_number(url, "recheck", ours["recheck"], 0.1) if "recheck" in ours else AmqpOptions.recheck_s,
+        confirm_timeout_s=_number(url, "confirm_timeout", ours["confirm_timeout"], 0.1)
+        if "confirm_timeout" in ours else AmqpOptions.confirm_timeout_s)
     theirs.append(("heartbeat", str(options.heartbeat)))
     return urlunsplit(parts._replace(query=urlencode(theirs))), options
 

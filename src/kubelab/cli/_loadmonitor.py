@@ -76,11 +76,11 @@ def monitor_target(url: str, *, monitor: bool, port: int | None, pids: Sequence[
     if not chosen:
         port = _loopback_port(url)
         try:
-            return open_target(port=port)
+            return open_target(port=port, pid_option="--monitor-pid")
         except MonitorError as exc:
             raise MonitorError(f"--monitor (port {port} of the URL): {exc}") from None
     return open_target(pids=pids, port=port, selector=selector, namespace=namespace, kubeconfig=kubeconfig,
-                       context=kube_context)
+                       context=kube_context, pid_option="--monitor-pid")
 
 
 def _loopback_port(url: str) -> int:

@@ -165,7 +165,11 @@ Examples:
     "--limit-ratios", default="1,1.5,2", show_default=True, help="CPU limits to try, as multiples of the request."
 )
 @click.option(
-    "--targets", default="30,40,50,60,70,80,90", show_default=True, help="HPA target utilisations to try (%)."
+    "--targets",
+    default="30,40,50,60,70,80,90",
+    show_default=True,
+    help="HPA target utilisations to try (% of the request; above 100 only pays with limits above requests, "
+    "and leans on free node CPU: see burst_cores).",
 )
 @click.option("--min-replicas", default="1,2,3", show_default=True, help="Minimum replica counts to try.")
 @click.option(
@@ -313,7 +317,16 @@ def _emit_candidates(rows: list[dict[str, Any]], fmt: str) -> None:
     else:
         columns = [
             c
-            for c in ("rank", "recipe", "cost", "cpu_core_hours", "violations_pct", "worst_p99_ms", "feasible")
+            for c in (
+                "rank",
+                "recipe",
+                "cost",
+                "cpu_core_hours",
+                "violations_pct",
+                "worst_p99_ms",
+                "burst_cores",
+                "feasible",
+            )
             if any(c in r for r in rows)
         ]
         emit(rows, columns, fmt)

@@ -7,11 +7,11 @@ API errors into ``ClusterError``. ``apply`` is server-side apply with prune by l
 
 from __future__ import annotations
 
+from kubelab._labels import CREATE_ONLY_ANNOTATION, LAB_LABEL, MANAGED_BY_LABEL, SOURCE_ANNOTATION, lab_selector
 from kubelab.kube._apply import ApplyEvent, ApplyResult, apply
 from kubelab.kube._cluster import Cluster, object_ref
 from kubelab.kube._config import ClusterConfig, load_config
 from kubelab.kube._diagnose import Diagnosis, diagnose
-from kubelab.kube._labels import CREATE_ONLY_ANNOTATION, LAB_LABEL, MANAGED_BY_LABEL, SOURCE_ANNOTATION, lab_selector
 from kubelab.kube._manifests import load_manifests
 from kubelab.kube._quantity import cpu_cores, memory_bytes, parse_quantity
 from kubelab.kube._rollout import rollout_state

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelab._labels import CREATE_ONLY_ANNOTATION, LAB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, lab_selector
 from kubelab.errors import ApplyFailed, ClusterError
 from kubelab.kube._cluster import Cluster, object_ref
 from kubelab.kube._diagnose import source_of
 from kubelab.kube._kinds import APPLIED_KINDS, kind_of
-from kubelab.kube._labels import CREATE_ONLY_ANNOTATION, LAB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, lab_selector
 from kubelab.kube._rollout import WORKLOADS, wait_rollout
 
 __all__ = ["ApplyEvent", "ApplyResult", "apply"]

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kubelab._labels import SOURCE_ANNOTATION
 from kubelab._quantity import format_bytes
-from kubelab.kube._labels import SOURCE_ANNOTATION
 from kubelab.kube._quantity import parse_quantity
 
 if TYPE_CHECKING:

@@ -12,8 +12,9 @@ Exports are imported on first use: ``kubelab lab check`` does not pay for the pr
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kubelab._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kubelab.lab._capacity import NodeCapacity, NodeSize, SizeCatalog, load_sizes
@@ -59,72 +60,6 @@ if TYPE_CHECKING:
     from kubelab.lab._schema import json_schema
     from kubelab.lab._starter import STARTER_PROVIDERS, starter_text
     from kubelab.lab._types import parse_duration
-
-_EXPORTS = {
-    "Auth": "_auth",
-    "Broker": "_model",
-    "Budget": "_model",
-    "CostReport": "_cost",
-    "CpuScaling": "_model",
-    "CpuSpec": "_model",
-    "Cull": "_model",
-    "DEFAULT_REQUESTS": "_packing",
-    "Finding": "_check",
-    "GitHubAuth": "_auth",
-    "Gpu": "_model",
-    "HUB_REQUESTS": "_packing",
-    "Https": "_model",
-    "Lab": "_model",
-    "LdapAuth": "_auth",
-    "MemorySpec": "_model",
-    "Metadata": "_model",
-    "ModelDeployment": "_model",
-    "NativeAuth": "_auth",
-    "NodeCapacity": "_capacity",
-    "NodeSize": "_capacity",
-    "POOL_LABEL": "_model",
-    "Pool": "_model",
-    "PoolCost": "_cost",
-    "Price": "_prices",
-    "PriceCatalog": "_prices",
-    "Profile": "_model",
-    "Provider": "_model",
-    "Quantity": "_quantity",
-    "QuantityError": "_quantity",
-    "QueueScaling": "_model",
-    "Report": "_check",
-    "ResourceList": "_model",
-    "Resources": "_model",
-    "STARTER_PROVIDERS": "_starter",
-    "SecretRef": "_auth",
-    "SizeCatalog": "_capacity",
-    "Stateful": "_model",
-    "Storage": "_model",
-    "Store": "_model",
-    "Taint": "_model",
-    "Tuning": "_model",
-    "Users": "_model",
-    "Workbench": "_model",
-    "Workers": "_model",
-    "check_file": "_check",
-    "check_lab": "_check",
-    "check_text": "_check",
-    "cost_file": "_cost",
-    "estimate_cost": "_cost",
-    "format_bytes": "_quantity",
-    "json_schema": "_schema",
-    "load_lab": "_loader",
-    "load_prices": "_prices",
-    "load_sizes": "_capacity",
-    "loads_lab": "_loader",
-    "parse_cpu": "_quantity",
-    "parse_duration": "_types",
-    "parse_lab": "_loader",
-    "parse_memory": "_quantity",
-    "parse_quantity": "_quantity",
-    "starter_text": "_starter",
-    "unit_prices": "_prices",
-}
 
 __all__ = [
     "Auth",
@@ -193,10 +128,21 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kubelab.lab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"kubelab.lab.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, {
+    **dict.fromkeys(("Auth", "GitHubAuth", "LdapAuth", "NativeAuth", "SecretRef"), "._auth"),
+    **dict.fromkeys(("NodeCapacity", "NodeSize", "SizeCatalog", "load_sizes"), "._capacity"),
+    **dict.fromkeys(("Finding", "Report", "check_file", "check_lab", "check_text"), "._check"),
+    **dict.fromkeys(("CostReport", "PoolCost", "cost_file", "estimate_cost"), "._cost"),
+    **dict.fromkeys(("load_lab", "loads_lab", "parse_lab"), "._loader"),
+    **dict.fromkeys(("POOL_LABEL", "Broker", "Budget", "CpuScaling", "CpuSpec", "Cull", "Gpu", "Https", "Lab",
+                     "MemorySpec", "Metadata", "ModelDeployment", "Pool", "Profile", "Provider", "QueueScaling",
+                     "ResourceList", "Resources", "Stateful", "Storage", "Store", "Taint", "Tuning", "Users",
+                     "Workbench", "Workers"), "._model"),
+    **dict.fromkeys(("DEFAULT_REQUESTS", "HUB_REQUESTS"), "._packing"),
+    **dict.fromkeys(("Price", "PriceCatalog", "load_prices", "unit_prices"), "._prices"),
+    **dict.fromkeys(("Quantity", "QuantityError", "format_bytes", "parse_cpu", "parse_memory", "parse_quantity"),
+                    "._quantity"),
+    "json_schema": "._schema",
+    **dict.fromkeys(("STARTER_PROVIDERS", "starter_text"), "._starter"),
+    "parse_duration": "._types",
+}, __all__)

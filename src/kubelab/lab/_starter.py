@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 from string import Template
+from typing import NamedTuple
 
 from kubelab.errors import KubelabError
 
@@ -16,32 +17,38 @@ __all__ = ["STARTER_PROVIDERS", "starter_text"]
 
 _COMMENT_COLUMN = 36  # the templated lines are "key: $value$pad #": the comment starts one column after
 
-STARTER_PROVIDERS: dict[str, dict[str, str]] = {
-    "digitalocean": {
-        "provider": "digitalocean", "region": "fra1",
-        "ha_comment": "a highly available control plane costs $40 a month on DigitalOcean",
-        "small": "s-2vcpu-4gb", "workers": "c-4", "spot": "false",
-        "spot_comment": "DigitalOcean has no spot droplets; on gke/eks spot: true saves 60-90 %",
-        "gpu_size": "gpu-4000adax1-20gb", "gpu_type": "nvidia-rtx-4000-ada", "gpu_name": "NVIDIA RTX 4000 Ada",
-        "gpu_cpu_limit": "6", "gpu_memory_limit": "16Gi", "budget": "1200",
-    },
-    "gke": {
-        "provider": "gke", "region": "us-central1",
-        "ha_comment": "true: a regional control plane, for the same fee as a zonal one",
-        "small": "e2-standard-2", "workers": "e2-standard-4", "spot": "true",
-        "spot_comment": "Spot VMs: 60-91 % cheaper, reclaimable at any time (fine for tuning)",
-        "gpu_size": "g2-standard-4", "gpu_type": "nvidia-l4", "gpu_name": "NVIDIA L4",
-        "gpu_cpu_limit": "3", "gpu_memory_limit": "12Gi", "budget": "1000",
-    },
-    "eks": {
-        "provider": "eks", "region": "us-east-1",
-        "ha_comment": "EKS control planes are always highly available",
-        "small": "t3.large", "workers": "c5.xlarge", "spot": "true",
-        "spot_comment": "Spot instances: much cheaper, reclaimable at any time (fine for tuning)",
-        "gpu_size": "g4dn.xlarge", "gpu_type": "nvidia-tesla-t4", "gpu_name": "NVIDIA T4",
-        "gpu_cpu_limit": "3", "gpu_memory_limit": "12Gi", "budget": "1000",
-    },
+class _Values(NamedTuple):
+    """What the template takes from a provider, in the order of each row of ``_PROVIDERS``."""
+
+    region: str
+    small: str  # the core, users and serving pools
+    workers: str
+    spot: str
+    gpu_size: str
+    gpu_type: str
+    gpu_name: str
+    gpu_cpu_limit: str
+    gpu_memory_limit: str
+    budget: str  # USD a month, above the starter's peak cost
+    ha_comment: str
+    spot_comment: str
+
+
+_PROVIDERS = {
+    "digitalocean": _Values("fra1", "s-2vcpu-4gb", "c-4", "false", "gpu-4000adax1-20gb", "nvidia-rtx-4000-ada",
+                            "NVIDIA RTX 4000 Ada", "6", "16Gi", "1200",
+                            "a highly available control plane costs $40 a month on DigitalOcean",
+                            "DigitalOcean has no spot droplets; on gke/eks spot: true saves 60-90 %"),
+    "gke": _Values("us-central1", "e2-standard-2", "e2-standard-4", "true", "g2-standard-4", "nvidia-l4", "NVIDIA L4",
+                   "3", "12Gi", "1000", "true: a regional control plane, for the same fee as a zonal one",
+                   "Spot VMs: 60-91 % cheaper, reclaimable at any time (fine for tuning)"),
+    "eks": _Values("us-east-1", "t3.large", "c5.xlarge", "true", "g4dn.xlarge", "nvidia-tesla-t4", "NVIDIA T4",
+                   "3", "12Gi", "1000", "EKS control planes are always highly available",
+                   "Spot instances: much cheaper, reclaimable at any time (fine for tuning)"),
 }
+
+STARTER_PROVIDERS: dict[str, dict[str, str]] = {
+    name: {"provider": name, **values._asdict()} for name, values in _PROVIDERS.items()}
 """Values of the starter's template per provider (``kubelab lab init --provider``)."""
 
 _PADDED = {"provider": len("  name: "), "small": len("    size: "), "spot": len("    spot: "),

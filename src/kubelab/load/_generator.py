@@ -129,8 +129,17 @@ class Generator:
                 loop_factory = uvloop.new_event_loop
             except ImportError:  # pragma: no cover - uvloop is in the loadtest extra where it installs
                 loop_factory = None
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(self._main())
+        import gc
+
+        # Objects alive now (modules, the request, the schedule) are out of the collector's reach while the
+        # load runs: a full collection would walk them all, and its pause would make requests leave late.
+        gc.collect()
+        gc.freeze()
+        try:
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(self._main())
+        finally:
+            gc.unfreeze()
         return self.intervals
 
     async def _main(self) -> None:

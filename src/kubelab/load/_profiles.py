@@ -230,15 +230,6 @@ def course() -> Steps:
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|min|m|h)?\s*$")
-_SYNTAX = {
-    "constant": "constant[:VALUE][@DURATION], e.g. constant:100@60s",
-    "step": "step:V1,V2,...@DURATION (each value held DURATION), e.g. step:10,50,100@60s",
-    "ramp": "ramp:FROM..TO[@DURATION], e.g. ramp:10..200@2m",
-    "spike": "spike:base=B,peak=P,at=T,width=W, e.g. spike:base=50,peak=500,at=30s,width=10s",
-    "sine": "sine:mean=M,amp=A,period=P, e.g. sine:mean=50,amp=30,period=300s",
-    "csv": "csv:FILE with rows of seconds,target (or just FILE.csv)",
-    "course": "course (seed 001's 30 one-minute closed-loop runs)",
-}
 
 
 def parse_duration(text: str) -> float:
@@ -274,20 +265,16 @@ def parse_profile(text: str, *, rate: float | None = None, users: int | None = N
     kind, sep, args = text.strip().partition(":")
     if not sep and kind.endswith(".csv"):
         kind, args = "csv", kind
-    timed = kind in ("constant", "step", "ramp") and "@" in args  # a CSV path may hold an @
+    if kind not in _KINDS:
+        raise LoadTestError(f"unknown profile {kind!r} in {text!r}; hint: one of {', '.join(_KINDS)}")
+    make, syntax = _KINDS[kind]
+    timed = "@DURATION" in syntax and "@" in args  # a CSV path may hold an @
     body, at, dur_text = args.rpartition("@") if timed else (args, "", "")
-    closed = users is not None
-    maker = _MAKERS.get(kind)
-    if maker is None:
-        known = ", ".join(_SYNTAX)
-        raise LoadTestError(f"unknown profile {kind!r} in {text!r}; hint: one of {known}")
     try:
         length = parse_duration(dur_text) if at else duration
-        return maker(_Args(text, kind, body, closed, rate if rate is not None else users, delay, length))
-    except LoadTestError as exc:
-        if isinstance(exc, _BadArgs):
-            raise LoadTestError(f"bad profile {text!r}: {exc}; hint: {_SYNTAX[kind]}") from None
-        raise
+        return make(_Args(text, kind, body, users is not None, rate if rate is not None else users, delay, length))
+    except _BadArgs as exc:
+        raise LoadTestError(f"bad profile {text!r}: {exc}; hint: {syntax}") from None
 
 
 class _BadArgs(LoadTestError):
@@ -315,7 +302,8 @@ class _Args:
             raise _BadArgs(f"{name} {raw!r} must be a whole number of users in a closed loop")
         return number
 
-    def keywords(self, names: tuple[str, ...], durations: tuple[str, ...] = ()) -> dict[str, float]:
+    def keywords(self, names: tuple[str, ...], durations: tuple[str, ...] = ()) -> list[float]:
+        """The values of ``name=value`` pairs in the order of ``names``, each given once."""
         found: dict[str, float] = {}
         for item in filter(None, (i.strip() for i in self.body.split(","))):
             key, eq, raw = item.partition("=")
@@ -325,7 +313,7 @@ class _Args:
         missing = [n for n in names if n not in found]
         if missing:
             raise _BadArgs(f"missing {', '.join(missing)}")
-        return found
+        return [found[n] for n in names]
 
     def length(self) -> float:
         if self.duration is None:
@@ -334,6 +322,10 @@ class _Args:
 
     def target(self, value: float) -> Target:
         return _target(value, self.closed, self.delay)
+
+    def curve(self, cls: Callable[..., Profile], *values: float) -> Profile:
+        """``cls(*values, length, closed_loop, delay)``: a ``_Curve`` of this loop, as long as the profile."""
+        return cls(*values, self.length(), self.closed, self.delay)
 
 
 def _duration(raw: str, name: str) -> float:
@@ -366,19 +358,18 @@ def _ramp(a: _Args) -> Profile:
     start, dots, end = a.body.partition("..")
     if not dots:
         raise _BadArgs(f"{a.body!r} is not FROM..TO")
-    return Ramp(a.value(start.strip(), "FROM"), a.value(end.strip(), "TO"), a.length(), a.closed, a.delay)
+    return a.curve(Ramp, a.value(start.strip(), "FROM"), a.value(end.strip(), "TO"))
 
 
 def _spike(a: _Args) -> Profile:
-    k = a.keywords(("base", "peak", "at", "width"), durations=("at", "width"))
-    return Spike(k["base"], k["peak"], k["at"], k["width"], a.length(), a.closed, a.delay)
+    return a.curve(Spike, *a.keywords(("base", "peak", "at", "width"), durations=("at", "width")))
 
 
 def _sine(a: _Args) -> Profile:
-    k = a.keywords(("mean", "amp", "period"), durations=("period",))
-    if k["amp"] > k["mean"]:
-        raise _BadArgs(f"amp {k['amp']:g} exceeds mean {k['mean']:g}: the load would go below zero")
-    return Sine(k["mean"], k["amp"], k["period"], a.length(), a.closed, a.delay)
+    mean, amp, period = a.keywords(("mean", "amp", "period"), durations=("period",))
+    if amp > mean:
+        raise _BadArgs(f"amp {amp:g} exceeds mean {mean:g}: the load would go below zero")
+    return a.curve(Sine, mean, amp, period)
 
 
 def _course(a: _Args) -> Profile:
@@ -436,7 +427,13 @@ def _is_number(text: str) -> bool:
         return False
 
 
-_MAKERS: dict[str, Callable[[_Args], Profile]] = {
-    "constant": _constant, "step": _step, "ramp": _ramp, "spike": _spike, "sine": _sine, "csv": _csv,
-    "course": _course,
+#: Each kind of profile: what builds it, and its syntax (the hint of an error; ``@DURATION`` when it takes one).
+_KINDS: dict[str, tuple[Callable[[_Args], Profile], str]] = {
+    "constant": (_constant, "constant[:VALUE][@DURATION], e.g. constant:100@60s"),
+    "step": (_step, "step:V1,V2,...@DURATION (each value held DURATION), e.g. step:10,50,100@60s"),
+    "ramp": (_ramp, "ramp:FROM..TO[@DURATION], e.g. ramp:10..200@2m"),
+    "spike": (_spike, "spike:base=B,peak=P,at=T,width=W, e.g. spike:base=50,peak=500,at=30s,width=10s"),
+    "sine": (_sine, "sine:mean=M,amp=A,period=P, e.g. sine:mean=50,amp=30,period=300s"),
+    "csv": (_csv, "csv:FILE with rows of seconds,target (or just FILE.csv)"),
+    "course": (_course, "course (seed 001's 30 one-minute closed-loop runs)"),
 }

@@ -31,13 +31,16 @@ __all__ = ["LocalTarget", "pids_on_port"]
 _HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver", "multiprocessing.semaphore_tracker")
 
 
-def pids_on_port(port: int) -> list[int]:
-    """Processes that hold a listening TCP socket on ``port`` (any address), outermost first."""
+def pids_on_port(port: int, pid_option: str = "--pid") -> list[int]:
+    """Processes that hold a listening TCP socket on ``port`` (any address), outermost first.
+
+    ``pid_option`` is the option that names a process instead, for the hint of an error.
+    """
     try:
         conns = psutil.net_connections(kind="tcp")
     except psutil.AccessDenied:
         raise MonitorError(f"cannot list the sockets of other users' processes to find port {port}; hint: pass "
-                           "--pid of the server instead, or run as its user") from None
+                           f"{pid_option} of the server instead, or run as its user") from None
     pids = {c.pid for c in conns if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid}
     # A pre-forking server's workers inherit the socket, and psutil names one holder per socket: climb to the
     # outermost ancestor that also listens on the port.
@@ -71,10 +74,12 @@ class LocalTarget(Target):
         port: A TCP port: monitor the process listening on it.
         command: A command to launch (a list, or a string split like a shell would); stopped on ``close()``.
         cgroup_root: Where the cgroup hierarchies are mounted (tests point it elsewhere).
+        pid_option: The option that names a process by pid, for hints (``--monitor-pid`` in ``kubelab loadtest``).
     """
 
     def __init__(self, *, pids: Sequence[int] = (), port: int | None = None,
-                 command: Sequence[str] | str | None = None, cgroup_root: Path = Path("/sys/fs/cgroup")) -> None:
+                 command: Sequence[str] | str | None = None, cgroup_root: Path = Path("/sys/fs/cgroup"),
+                 pid_option: str = "--pid") -> None:
         chosen = sum(bool(x) for x in (pids, port is not None, command))
         if chosen != 1:
             raise MonitorError("give exactly one of --pid, --port or a command to launch (after --)")
@@ -91,10 +96,10 @@ class LocalTarget(Target):
             self._roots = [psutil.Process(self._launched.pid)]
             self._what = f"command {shlex.join(argv)} (pid {self._launched.pid})"
         elif port is not None:
-            found = pids_on_port(port)
+            found = pids_on_port(port, pid_option)
             if not found:
                 raise MonitorError(f"no process listens on TCP port {port}; hint: start the server first, or pass "
-                                   "--pid")
+                                   f"{pid_option}")
             self._roots = [psutil.Process(p) for p in found]
             self._what = f"port {port} (pid {', '.join(map(str, found))})"
         else:

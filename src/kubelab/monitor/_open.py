@@ -12,9 +12,10 @@ __all__ = ["open_target"]
 
 def open_target(*, pids: Sequence[int] = (), port: int | None = None, command: Sequence[str] | str | None = None,
                 selector: str | None = None, namespace: str | None = None, kubeconfig: str | None = None,
-                context: str | None = None) -> Target:
+                context: str | None = None, pid_option: str = "--pid") -> Target:
     """A ``LocalTarget`` (``pids``, ``port`` or ``command``) or a ``KubeTarget`` (``selector``, with
-    ``namespace``, ``kubeconfig``, ``context``); exactly one kind of selection must be given."""
+    ``namespace``, ``kubeconfig``, ``context``); exactly one kind of selection must be given. ``pid_option``
+    is the caller's option for a pid, named in the hint when nothing listens on ``port``."""
     if sum(bool(x) for x in (pids, port is not None, command, selector)) != 1:
         raise MonitorError("give exactly one of --pid, --port, --selector, or a command after --")
     if (namespace or kubeconfig or context) and not selector:
@@ -26,4 +27,4 @@ def open_target(*, pids: Sequence[int] = (), port: int | None = None, command: S
         return KubeTarget(Cluster(kubeconfig, context), selector, namespace)
     from kubelab.monitor._local import LocalTarget
 
-    return LocalTarget(pids=pids, port=port, command=command or None)
+    return LocalTarget(pids=pids, port=port, command=command or None, pid_option=pid_option)

@@ -14,8 +14,9 @@ Exports are imported on first use (the simulator needs numpy; the HPA model does
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kubelab._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kubelab.recipe._cost import UnitPrices, catalog_prices, load_prices
@@ -35,40 +36,6 @@ if TYPE_CHECKING:
     from kubelab.recipe._search import Candidate, SearchResult, SearchSpace, search
     from kubelab.recipe._server import AllowancePoint, ServerProfile, load_profile, synthetic_profile
     from kubelab.recipe._sim import SimConfig, SimResult, simulate
-
-_EXPORTS = {
-    "UnitPrices": "_cost",
-    "catalog_prices": "_cost",
-    "load_prices": "_cost",
-    "Behavior": "_hpa",
-    "Decision": "_hpa",
-    "HorizontalPodAutoscaler": "_hpa",
-    "HPASpec": "_hpa",
-    "PodSample": "_replicas",
-    "Proposal": "_replicas",
-    "ScalingPolicy": "_hpa",
-    "ScalingRules": "_hpa",
-    "resource_replicas": "_replicas",
-    "render": "_manifests",
-    "validate": "_manifests",
-    "http_driver": "_profile",
-    "profile_model": "_profile",
-    "profile_server": "_profile",
-    "Recipe": "_recipe",
-    "load_recipe": "_recipe",
-    "Schedule": "_schedule",
-    "Candidate": "_search",
-    "SearchResult": "_search",
-    "SearchSpace": "_search",
-    "search": "_search",
-    "AllowancePoint": "_server",
-    "ServerProfile": "_server",
-    "load_profile": "_server",
-    "synthetic_profile": "_server",
-    "SimConfig": "_sim",
-    "SimResult": "_sim",
-    "simulate": "_sim",
-}
 
 __all__ = [
     "AllowancePoint",
@@ -105,10 +72,16 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kubelab.recipe' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"kubelab.recipe.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, {
+    **dict.fromkeys(("UnitPrices", "catalog_prices", "load_prices"), "._cost"),
+    **dict.fromkeys(("Behavior", "Decision", "HorizontalPodAutoscaler", "HPASpec", "ScalingPolicy", "ScalingRules"),
+                    "._hpa"),
+    **dict.fromkeys(("render", "validate"), "._manifests"),
+    **dict.fromkeys(("http_driver", "profile_model", "profile_server"), "._profile"),
+    **dict.fromkeys(("Recipe", "load_recipe"), "._recipe"),
+    **dict.fromkeys(("PodSample", "Proposal", "resource_replicas"), "._replicas"),
+    "Schedule": "._schedule",
+    **dict.fromkeys(("Candidate", "SearchResult", "SearchSpace", "search"), "._search"),
+    **dict.fromkeys(("AllowancePoint", "ServerProfile", "load_profile", "synthetic_profile"), "._server"),
+    **dict.fromkeys(("SimConfig", "SimResult", "simulate"), "._sim"),
+}, __all__)

@@ -28,6 +28,7 @@ def write_recipe(path: Path, result: SimResult, prices: UnitPrices, *, model: st
         "windows_violating_pct": round(100 * result.violation_fraction, 2),
         "cpu_core_hours": round(result.cpu_core_hours, 4),
         "memory_gib_hours": round(result.memory_gib_hours, 4),
+        "burst_cores": round(result.burst_cores, 3),  # CPU used above requests, peak minute: nodes need it free
         "cost": round(prices.cost(result.cpu_core_hours, result.memory_gib_hours), 6),
         "currency": prices.currency,
         "prices": prices.source,

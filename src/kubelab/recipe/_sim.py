@@ -111,6 +111,12 @@ class SimResult:
         return float(self.cpu_reserved.sum() * self.config.window / 3600)
 
     @property
+    def burst_cores(self) -> float:
+        """The most CPU used above the pods' requests in any window (cores, all pods): what the nodes must
+        have free beyond the requests for the simulated CPU (each pod up to its limit) to be there."""
+        return float(np.max(self.cpu_used - self.cpu_reserved, initial=0.0))
+
+    @property
     def memory_gib_hours(self) -> float:
         """Reserved (requested) memory over the run, GiB-hours."""
         return float(self.memory_reserved.sum() * self.config.window / 3600 / 1024)

@@ -45,6 +45,16 @@ class ServeOptions:
     warmup: int = 20
 
 
+def _freeze_heap() -> None:
+    """Move everything alive after start-up (modules, the model, the libraries' objects: ~130,000 of them) out
+    of the garbage collector's reach. A full collection otherwise walks them all, a pause of tens of ms that
+    lands in the p99 of whatever requests are queued behind it; with them frozen it takes microseconds."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _dumps(data: Any) -> bytes:
     import orjson
 
@@ -149,6 +159,7 @@ class ServeApp:
             for _ in range(o.warmup):
                 self.model.predict(self.sample)
             self.model.predict(np.repeat(self.sample, o.max_batch, axis=0))
+        _freeze_heap()
         self.ready = True
 
     async def shutdown(self) -> None:
@@ -157,6 +168,9 @@ class ServeApp:
         if self.batcher is not None:
             await self.batcher.close()
         self.metrics.close()
+        import gc
+
+        gc.unfreeze()
 
     # HTTP
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -7,6 +7,8 @@ The store is the source of truth. Contract every backend keeps (checked by tests
 - ``start_trial`` moves a pending or running trial to ``running`` and counts one attempt; it returns None for
   a trial that is already final. ``finish_trial`` writes a final status (``done`` or ``failed``) only if the
   trial is not final yet: the first writer wins and a redelivered chunk can never double a result.
+  ``finish_and_start`` does both (one trial's result, the next trial's start) in one transaction: a worker
+  moving from one trial of a chunk to the next pays for one commit, not two.
 - ``claim_chunk`` hands a queued chunk (or one whose lease expired) to exactly one caller, even when many
   processes on many machines call it at once.
 - Every method commits before it returns; a connection lost mid-call raises ``TransientError`` and the call
@@ -122,6 +124,11 @@ class Store(abc.ABC):
     def finish_trial(self, study_id: int, result: TrialResult, worker: str) -> bool:
         """Write a final result unless the trial is final already; True when this call wrote it."""
 
+    def finish_and_start(self, study_id: int, result: TrialResult, number: int, worker: str) -> tuple[bool, int | None]:
+        """``finish_trial(study_id, result, worker)`` then ``start_trial(study_id, number, worker)``, atomically
+        (backends do it in one transaction); returns both answers."""
+        return self.finish_trial(study_id, result, worker), self.start_trial(study_id, number, worker)
+
     def sync(self, worker: str) -> bool:
         """Make the trial writes this thread committed durable (``worker`` calls it before it acks a chunk).
         False when some of them may have been lost (the server crashed before flushing them): do not ack."""
@@ -158,6 +165,11 @@ class Store(abc.ABC):
         """Move chunks that are still 'new' to ``state`` (published); chunks past 'new' (queued, leased, done)
         are left alone, so a second coordinator publishing the same study never requeues a chunk a worker
         holds or finished."""
+
+    def unfinished_chunks(self, study_id: int) -> int:
+        """How many chunks of the study are not 'done' yet (new, queued or leased): a cheap check that the
+        coordinator makes whenever a chunk finishes, before counting trials."""
+        return sum(len(self.chunks_in_state(study_id, state)) for state in ("new", "queued", "leased"))
 
     @abc.abstractmethod
     def claim_chunk(self, owner: str, lease_s: float, study_id: int | None = None) -> Chunk | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,7 +42,20 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS kubelab_workers (name TEXT PRIMARY KEY, synced_at DOUBLE PRECISION NOT NULL)",
 ]
 
+# every table and index ``_SCHEMA`` creates: when all exist, opening a store runs no DDL
+_SCHEMA_OBJECTS = [re.search(r"IF NOT EXISTS (\w+)", stmt).group(1) for stmt in _SCHEMA]  # type: ignore[union-attr]
+
 _TRIAL_COLS = "number, model, label, params, status, value, attempts, duration_s, worker, error, extra"
+
+# a trial's start (counts an attempt) and its final result (only if not final yet: the first writer wins);
+# args: (worker, started_at, study_id, number) and (status, value, duration_s, error, extra, worker,
+# finished_at, status, study_id, number). A done trial ran: one attempt at least, even when a crash took its
+# lazy start_trial write.
+_START = ("UPDATE kubelab_trials SET status = 'running', attempts = attempts + 1, worker = ?, started_at = ? "
+          "WHERE study_id = ? AND number = ? AND status IN ('pending', 'running')")
+_FINISH = ("UPDATE kubelab_trials SET status = ?, value = ?, duration_s = ?, error = ?, extra = ?, worker = ?, "
+           "finished_at = ?, attempts = CASE WHEN attempts < 1 AND ? = 'done' THEN 1 ELSE attempts END "
+           "WHERE study_id = ? AND number = ? AND status NOT IN ('done', 'failed')")
 
 
 def _row_to_trial(r: Sequence[Any]) -> TrialRow:
@@ -174,12 +188,10 @@ class SQLStore(Store):
 
     @contextmanager
     def _single(self) -> Iterator[Any]:
-        """One statement, its own transaction. On PostgreSQL the autocommit connection runs it in a single
-        round trip (BEGIN and COMMIT around it would cost two more: a third of a no-op trial's budget)."""
-        if self.dialect == "sqlite":
-            with self._tx() as cur:
-                yield cur
-            return
+        """One statement, its own transaction: the autocommit connection runs it as one (BEGIN and COMMIT
+        around it would cost two more round trips on PostgreSQL, two more statements and a write lock even
+        for a read on SQLite). A SQLite write statement takes the write lock when it starts (waiting for it
+        under the busy timeout), so it cannot fail half-way on a lock as a deferred transaction can."""
         try:
             yield self._conn()
         except Exception as exc:
@@ -194,8 +206,12 @@ class SQLStore(Store):
             return int(cur.execute(self._sql(sql), args).rowcount)
 
     def _ensure_schema(self) -> None:
+        """Create what is missing. Opening a store that has it all costs one query (the listing commands open
+        one per run), not a transaction of DDL statements."""
         serial = "SERIAL" if self.dialect == "postgresql" else "INTEGER"
         try:
+            if self._has_schema():
+                return
             with self._tx() as cur:
                 if self.dialect == "postgresql":  # concurrent first runs: one creates, the others wait
                     cur.execute("SELECT pg_advisory_xact_lock(4242)")
@@ -205,6 +221,14 @@ class SQLStore(Store):
             raise
         except BackendError as exc:
             raise BackendError(f"cannot open the store at {self._safe_url()}: {exc}") from None
+
+    def _has_schema(self) -> bool:
+        if self.dialect == "postgresql":  # names are ours (constants), never user input
+            row = self._q(f"SELECT {', '.join(f'to_regclass({n!r}) IS NOT NULL' for n in _SCHEMA_OBJECTS)}")[0]
+            return all(row)
+        found = self._q(f"SELECT COUNT(*) FROM sqlite_master WHERE name IN ({', '.join('?' * len(_SCHEMA_OBJECTS))})",
+                        _SCHEMA_OBJECTS)
+        return int(found[0][0]) == len(_SCHEMA_OBJECTS)
 
     # -- studies -----------------------------------------------------------------------------------
     def create_study(self, name: str, spec: str, digest: str, direction: str, method: str, total: int) -> Study:
@@ -259,23 +283,36 @@ class SQLStore(Store):
 
     def start_trial(self, study_id: int, number: int, worker: str) -> int | None:
         self._local.unsynced = self.dialect == "postgresql"
-        rows = self._q("UPDATE kubelab_trials SET status = 'running', attempts = attempts + 1, worker = ?, "
-                       "started_at = ? WHERE study_id = ? AND number = ? AND status IN ('pending', 'running')"
-                       f"{self._lazy} RETURNING attempts", (worker, time.time(), study_id, number))
+        rows = self._q(f"{_START}{self._lazy} RETURNING attempts", (worker, time.time(), study_id, number))
         return int(rows[0][0]) if rows else None
 
     def finish_trial(self, study_id: int, result: TrialResult, worker: str) -> bool:
         value = result.value if result.value is None or math.isfinite(result.value) else None
         extra = json.dumps(result.extra) if result.extra else None
         self._local.unsynced = self.dialect == "postgresql"
-        # a done trial ran: one attempt at least, even when a crash took its lazy start_trial write
-        return self._x("UPDATE kubelab_trials SET status = ?, value = ?, duration_s = ?, error = ?, extra = ?, "
-                       "worker = ?, finished_at = ?, "
-                       "attempts = CASE WHEN attempts < 1 AND ? = 'done' THEN 1 ELSE attempts END "
-                       "WHERE study_id = ? AND number = ? "
-                       f"AND status NOT IN ('done', 'failed'){self._lazy}",
-                       (result.status, value, result.duration_s, result.error, extra, worker, time.time(),
-                        result.status, study_id, result.number)) == 1
+        return self._x(f"{_FINISH}{self._lazy}", (result.status, value, result.duration_s, result.error, extra,
+                                                  worker, time.time(), result.status, study_id, result.number)) == 1
+
+    def finish_and_start(self, study_id: int, result: TrialResult, number: int, worker: str) -> tuple[bool, int | None]:
+        if number == result.number:
+            raise ValueError(f"finish_and_start: trial {number} cannot be finished and started at once")
+        value = result.value if result.value is None or math.isfinite(result.value) else None
+        extra = json.dumps(result.extra) if result.extra else None
+        now = time.time()
+        finish_args = (result.status, value, result.duration_s, result.error, extra, worker, now, result.status,
+                       study_id, result.number)
+        start_args = (worker, now, study_id, number)
+        if self.dialect == "postgresql":  # one statement, one round trip: both updates in data-modifying CTEs
+            self._local.unsynced = True
+            rows = self._q(f"WITH f AS ({_FINISH}{self._lazy} RETURNING 1), s AS ({_START}{self._lazy} "
+                           "RETURNING attempts) SELECT (SELECT COUNT(*) FROM f), (SELECT attempts FROM s)",
+                           (*finish_args, *start_args))
+            wrote, attempt = rows[0]
+            return int(wrote) == 1, None if attempt is None else int(attempt)
+        with self._tx() as cur:
+            wrote = cur.execute(_FINISH, finish_args).rowcount == 1
+            started = cur.execute(_START + " RETURNING attempts", start_args).fetchall()
+        return wrote, int(started[0][0]) if started else None
 
     @property
     def _lazy(self) -> str:
@@ -352,18 +389,28 @@ class SQLStore(Store):
             cur.executemany(self._sql("UPDATE kubelab_chunks SET state = ? WHERE study_id = ? AND chunk = ? "
                                       "AND state = 'new'"), [(state, study_id, c) for c in chunks])
 
+    def unfinished_chunks(self, study_id: int) -> int:
+        rows = self._q("SELECT COUNT(*) FROM kubelab_chunks WHERE state IN ('new', 'queued', 'leased') "
+                       "AND study_id = ?", (study_id,))  # the queue index: never reads the done ones
+        return int(rows[0][0])
+
     def claim_chunk(self, owner: str, lease_s: float, study_id: int | None = None) -> Chunk | None:
         now = time.time()
-        where = "(state = 'queued' OR (state = 'leased' AND lease_until < ?))"
-        args: list[Any] = [now]
-        if study_id is not None:
-            where += " AND study_id = ?"
-            args.append(study_id)
-        lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
+        one = " AND study_id = ?" if study_id is not None else ""
+        mine = [study_id] if study_id is not None else []
+        if self.dialect == "postgresql":
+            pick = (f"SELECT study_id, chunk FROM kubelab_chunks WHERE (state = 'queued' OR (state = 'leased' AND "
+                    f"lease_until < ?)){one} ORDER BY study_id, chunk LIMIT 1 FOR UPDATE SKIP LOCKED")
+            args: list[Any] = [now, *mine]
+        else:  # each branch a seek on the queue index (an OR would scan every chunk of the study, done ones too)
+            pick = (f"SELECT * FROM (SELECT study_id, chunk FROM kubelab_chunks WHERE state = 'queued'{one} "
+                    "ORDER BY study_id, chunk LIMIT 1) UNION ALL SELECT * FROM (SELECT study_id, chunk FROM "
+                    f"kubelab_chunks WHERE state = 'leased'{one} AND lease_until < ? ORDER BY study_id, chunk "
+                    "LIMIT 1) ORDER BY study_id, chunk LIMIT 1")
+            args = [*mine, *mine, now]
         rows = self._q(
             "UPDATE kubelab_chunks SET state = 'leased', owner = ?, lease_until = ?, deliveries = deliveries + 1 "
-            f"WHERE (study_id, chunk) IN (SELECT study_id, chunk FROM kubelab_chunks WHERE {where} "
-            f"ORDER BY study_id, chunk LIMIT 1{lock}) RETURNING study_id, chunk, lo, hi, deliveries",
+            f"WHERE (study_id, chunk) IN ({pick}) RETURNING study_id, chunk, lo, hi, deliveries",
             [owner, now + lease_s, *args])
         if not rows:
             return None

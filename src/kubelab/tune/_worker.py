@@ -5,11 +5,20 @@ Attempt accounting: ``start_trial`` counts an attempt before the trial runs. A c
 here and retried up to the study's ``max_attempts``; a trial whose *worker* died (its chunk delivered again
 while the trial was still ``running``) has its lost attempts counted the same way, so a trial that kills
 every worker it lands on is failed after a bounded number of tries instead of looping forever.
+
+One commit per trial: a trial's result is held (in memory, for the few cheap checks between two trials) and
+written in the same transaction as the next trial's start (``Store.finish_and_start``); the last result of a
+chunk, or the one in hand when the slot leaves the chunk for any reason, is written alone before anything is
+acked or given back (``_sync`` writes it first). The start is still committed before its trial runs, and a
+result still before its chunk is acked, so the attempt and exactly-once rules are the same as with two
+commits; a worker killed between a trial's end and the next start loses that one result (its trial is found
+``running`` and run again, as when it is killed during the trial).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -100,6 +109,8 @@ class Slot:
         self.on_chunk = on_chunk
         self.error: BaseException | None = None
         self._delivery_lost = False
+        # a result not written yet, to go with the next start: (study id, result, trial, outcome, study name)
+        self._held: tuple[int, TrialResult, TrialRow, Outcome, str] | None = None
 
     def run(self, idle: Callable[[], bool] | None = None) -> None:
         """Process chunks until stopped, or until ``idle()`` says so when no chunk is waiting."""
@@ -122,6 +133,11 @@ class Slot:
         except Exception as exc:  # a bug or a permanent backend error: record it for whoever runs the slot
             log.exception("worker slot %s stopped", self.name)
             self.error = exc
+            try:
+                self._write_held()  # a result in hand is worth one more try (else its trial is run again)
+            except Exception:  # noqa: BLE001 - the store is what failed: the trial stays running, to rerun
+                log.warning("slot %s: the result of trial %d was not stored", self.name,
+                            self._held[1].number if self._held else -1)
         finally:
             self.executor.close()
 
@@ -196,8 +212,40 @@ class Slot:
         self._sync()
 
     def _sync(self) -> bool:
-        """Make this slot's results durable; False when the store may have lost some (nothing is acked then)."""
+        """Write the result in hand, and make this slot's results durable; False when the store may have lost
+        some (nothing is acked then)."""
+        self._write_held()
         return bool(retry(lambda: self.store.sync(self.name), self.stop, "flushing results"))
+
+    def _write_held(self) -> None:
+        """Write the result held for the next start, alone (the slot is leaving the chunk)."""
+        if self._held is not None:
+            study_id, result, _trial, _outcome, _name = self._held
+            retry(lambda: self.store.finish_trial(study_id, result, self.name), self.stop, "storing a result",
+                  max_wait=5.0)
+            self._wrote_held()
+
+    def _wrote_held(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and self.on_trial is not None:
+            _sid, _result, trial, outcome, name = held
+            self.on_trial(name, trial, outcome)
+
+    def _start(self, study_id: int, number: int) -> int | None:
+        """Count an attempt of trial ``number`` (writing the held result in the same transaction)."""
+        if self._held is None or self._held[0] != study_id:
+            self._write_held()
+            attempt = retry(lambda: self.store.start_trial(study_id, number, self.name), self.stop,
+                            "starting a trial")
+        else:
+            result = self._held[1]
+            both = retry(lambda: self.store.finish_and_start(study_id, result, number, self.name), self.stop,
+                         "storing a result and starting a trial")
+            assert isinstance(both, tuple)
+            self._wrote_held()
+            attempt = both[1]
+        assert attempt is None or isinstance(attempt, int)
+        return attempt
 
     def _foreign(self, chunk: Chunk) -> None:
         """A chunk of a study this store does not have: deleted (embedded), or a worker on the wrong store."""
@@ -241,11 +289,9 @@ class Slot:
         sid = chunk.study_id
         lost = trial.attempts if trial.status == "running" else 0  # attempts that died with their worker
         while True:
-            attempt = retry(lambda: self.store.start_trial(sid, trial.number, self.name), self.stop,
-                            "starting a trial")
+            attempt = self._start(sid, trial.number)
             if attempt is None:
                 return True  # final already (someone else finished it)
-            assert isinstance(attempt, int)
             if attempt > info.max_attempts:
                 self._finish(sid, trial, Outcome(
                     "crash", message=f"its worker died {lost} time(s) while running it (killed, out of memory "
@@ -264,7 +310,7 @@ class Slot:
             if outcome.kind == "crash":
                 outcome = Outcome("crash", message=f"{outcome.message}; gave up after {attempt} attempts",
                                   duration_s=outcome.duration_s)
-            self._finish(sid, trial, outcome, info)
+            self._finish(sid, trial, outcome, info, hold=True)
             return True
 
     def _tick(self, chunk: Chunk) -> bool:
@@ -279,9 +325,9 @@ class Slot:
             log.warning("could not renew the delivery (%s); the trial goes on", exc)
         return True
 
-    def _finish(self, study_id: int, trial: TrialRow, outcome: Outcome, info: _StudyInfo) -> None:
-        import math
-
+    def _finish(self, study_id: int, trial: TrialRow, outcome: Outcome, info: _StudyInfo, *,
+                hold: bool = False) -> None:
+        """Write a trial's final result; ``hold`` keeps it for the next start's transaction (or ``_sync``)."""
         value = outcome.value
         status, error = "done", None
         if outcome.kind != "done":
@@ -290,8 +336,8 @@ class Slot:
             status, error = "failed", f"the objective returned {value}"
         result = TrialResult(trial.number, status, value if status == "done" else None, outcome.duration_s,
                              error, outcome.extra)
-        retry(lambda: self.store.finish_trial(study_id, result, self.name), self.stop, "storing a result",
-              max_wait=5.0)
-        if self.on_trial is not None:
-            self.on_trial(info.name, trial, Outcome(outcome.kind if status == "done" else "failed", value,
-                                                    outcome.extra, error, outcome.duration_s))
+        self._write_held()
+        self._held = (study_id, result, trial, Outcome(outcome.kind if status == "done" else "failed", value,
+                                                       outcome.extra, error, outcome.duration_s), info.name)
+        if not hold:
+            self._write_held()

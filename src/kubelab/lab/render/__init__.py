@@ -11,7 +11,7 @@ harness the tests and ``kubelab lab render --validate`` use.
 
 from __future__ import annotations
 
-from kubelab.lab.render._meta import LAB_LABEL, MANAGED_BY_LABEL, SOURCE_ANNOTATION
+from kubelab._labels import LAB_LABEL, MANAGED_BY_LABEL, SOURCE_ANNOTATION
 from kubelab.lab.render._readme import helm_command
 from kubelab.lab.render._render import Rendered, Sizing, render_lab
 from kubelab.lab.render._secrets import SecretBank, read_secrets

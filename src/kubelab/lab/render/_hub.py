@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kubelab._labels import SOURCE_ANNOTATION
 from kubelab.lab._model import POOL_LABEL, Auth, CpuSpec, Lab, MemorySpec, Pool, SecretRef, Workbench
-from kubelab.lab.render._meta import GPU_RESOURCE, SOURCE_ANNOTATION, placement
+from kubelab.lab.render._meta import GPU_RESOURCE, placement
 from kubelab.lab.render._sizing import NodeRoom, UserSize, start_timeout, user_size
 
 __all__ = ["hub_values", "split_image"]

@@ -1,8 +1,6 @@
 """What every rendered object shares: names, labels, the source annotation, placement and pod security.
 
-Every object carries ``app.kubernetes.io/managed-by: kubelab`` and ``kubelab.dev/lab: <lab>`` (labels: how
-``kubelab lab apply`` finds what it owns and prunes), and ``kubelab.dev/source: <key path>`` (an
-annotation: the definition key the object came from, named in failure messages).
+The labels and annotations themselves (and what each means) are ``kubelab._labels``'s, which apply reads.
 """
 
 from __future__ import annotations
@@ -12,16 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelab import __version__
+from kubelab._labels import COMPONENT_LABEL, LAB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, SOURCE_ANNOTATION
 from kubelab.lab._model import POOL_LABEL, Lab, Pool, Resources
 
 __all__ = [
-    "COMPONENT_LABEL",
-    "CREATE_ONLY_ANNOTATION",
     "DEFAULT_IMAGE",
     "GPU_RESOURCE",
-    "LAB_LABEL",
-    "MANAGED_BY_LABEL",
-    "SOURCE_ANNOTATION",
     "Context",
     "container_resources",
     "container_security",
@@ -31,13 +25,6 @@ __all__ = [
     "tmp_volume",
 ]
 
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-LAB_LABEL = "kubelab.dev/lab"
-COMPONENT_LABEL = "app.kubernetes.io/component"
-NAME_LABEL = "app.kubernetes.io/name"
-SOURCE_ANNOTATION = "kubelab.dev/source"
-CREATE_ONLY_ANNOTATION = "kubelab.dev/create-only"
-"""On generated Secrets: ``kubelab lab apply`` creates them once and never overwrites a deployed one."""
 GPU_RESOURCE = "nvidia.com/gpu"
 DEFAULT_IMAGE = f"ghcr.io/kubelab/kubelab:{__version__}"
 """The kubelab image (``kubelab tune worker``, ``kubelab serve``) when a component names none."""
@@ -66,7 +53,7 @@ class Context:
     def metadata(self, name: str, source: str, component: str | None = None, *, instance: str | None = None,
                  namespaced: bool = True) -> Manifest:
         """``metadata`` of an object: name, namespace, the kubelab labels and the source annotation."""
-        labels = {MANAGED_BY_LABEL: "kubelab", LAB_LABEL: self.namespace}
+        labels = {MANAGED_BY_LABEL: MANAGED_BY, LAB_LABEL: self.namespace}
         if component is not None:
             labels.update(self.selector(component, instance))
         meta: Manifest = {"name": name}
@@ -78,7 +65,7 @@ class Context:
 
     def pod_metadata(self, component: str, source: str, instance: str | None = None) -> Manifest:
         """``metadata`` of a pod template: the selector labels plus the kubelab ones and the source."""
-        labels = {MANAGED_BY_LABEL: "kubelab", **self.selector(component, instance)}
+        labels = {MANAGED_BY_LABEL: MANAGED_BY, **self.selector(component, instance)}
         return {"labels": labels, "annotations": {SOURCE_ANNOTATION: source}}
 
 

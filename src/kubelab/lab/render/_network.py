@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelab._labels import NAME_LABEL
 from kubelab.lab.render._meta import Context
 from kubelab.lab.render._stateful import BROKER_NAME, STORE_NAME
 from kubelab.lab.render._workers import WORKER_NAME
@@ -37,7 +38,7 @@ def network_objects(ctx: Context, keda: bool) -> list[Manifest]:
     if keda:
         broker_in.append({
             "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}},
-                      "podSelector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}}}],
+                      "podSelector": {"matchLabels": {NAME_LABEL: "keda-operator"}}}],
             "ports": [{"protocol": "TCP", "port": 15672}]})
     return [
         _policy(ctx, f"{BROKER_NAME}-ingress", "tuning.broker", ctx.selector(BROKER_NAME), broker_in),

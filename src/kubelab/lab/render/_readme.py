@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kubelab.lab._model import Lab
+from kubelab._labels import LAB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SOURCE_ANNOTATION
+from kubelab.lab._model import POOL_LABEL, Lab
 from kubelab.lab.render._network import KEDA_NAMESPACE
 from kubelab.lab.render._validate import CHART_VERSION
 
@@ -40,7 +41,7 @@ def readme(lab: Lab, helm: str | None, terraform: bool) -> str:
                   "doctl kubernetes cluster kubeconfig save " + ns, ""]
     else:
         steps += ["# 1. the cluster: kubelab renders Terraform for DigitalOcean only; create the cluster yourself",
-                  "#    and label each pool's nodes kubelab.io/pool=<pool name> (pods select their pool by it)", ""]
+                  f"#    and label each pool's nodes {POOL_LABEL}=<pool name> (pods select their pool by it)", ""]
     if lab.tuning is not None and lab.tuning.workers.autoscaling is not None:
         steps += ["# 2. KEDA, which scales the tuning workers on queue depth (once per cluster)",
                   f"helm upgrade --install keda keda --repo https://kedacore.github.io/charts "
@@ -67,8 +68,8 @@ def readme(lab: Lab, helm: str | None, terraform: bool) -> str:
     return f"""# Lab {ns}, rendered by kubelab
 
 Rendered from its definition by `kubelab lab render`; edit the definition and render again rather than
-these files. Every object is labelled `app.kubernetes.io/managed-by: kubelab` and `kubelab.dev/lab: {ns}`,
-and annotated `kubelab.dev/source` with the definition key it came from.
+these files. Every object is labelled `{MANAGED_BY_LABEL}: {MANAGED_BY}` and `{LAB_LABEL}: {ns}`,
+and annotated `{SOURCE_ANNOTATION}` with the definition key it came from.
 
 | path | what |
 |---|---|

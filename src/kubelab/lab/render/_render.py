@@ -12,7 +12,7 @@ from typing import Any
 
 from kubelab.lab._model import Lab, Pool
 from kubelab.lab.render._hub import hub_values
-from kubelab.lab.render._meta import CREATE_ONLY_ANNOTATION, Context
+from kubelab.lab.render._meta import Context
 from kubelab.lab.render._models import model_objects
 from kubelab.lab.render._network import network_objects
 from kubelab.lab.render._readme import helm_command, readme
@@ -100,8 +100,7 @@ def render_lab(lab: Lab, bank: SecretBank | None = None, sizing: Sizing | None =
     def add(path: str, objects: list[Manifest]) -> None:
         kept = [o for o in objects if o["kind"] != "Secret"]
         for o in objects:
-            if o["kind"] == "Secret":  # drawn here, so applied once: a rerun must not rotate a live password
-                o["metadata"].setdefault("annotations", {})[CREATE_ONLY_ANNOTATION] = "true"
+            if o["kind"] == "Secret":  # drawn here (create-only): kept in secrets/ across renders, not in git
                 secrets[f"secrets/{o['metadata']['name']}.yaml"] = o
         if kept:
             manifests[path] = kept
