@@ -13,10 +13,10 @@ fixed replicas under 2 and 4 users with no think time (two per replica: busy, so
 throttled every period), and throughput, p50 and p99 must be within 15 % of the measured ones. Each case
 measures at least 2,000 requests after a 1 s warm-up (the p99 then rests on 20 or more requests).
 
-Known weakness (docs/recipe.md): with 2 replicas the measured p50 and p99 depend on the relative phase of
-the two cgroups' 100 ms CFS periods, which differs from run to run (measured 14-18 ms p50 at 4 users);
-the model spreads the phases evenly and cannot know the real ones, so the 2-replica latencies are within
-15 % in about half the attempts on this machine; the 1-replica case and throughput in all of them.
+Known weakness (docs/recipe.md): with 2 replicas the measured p50 and p99 move from run to run with the
+relative phase of the two cgroups' 100 ms CFS periods, which the model cannot know, and the model's
+2-replica p50 runs 10-24 % high in most runs; so the 2-replica latencies are within 15 % in about half
+the attempts on this machine, the 1-replica case and throughput in all of them.
 
 On a disagreement the whole check runs once more, independently (a new profile, new servers, a new
 seed for the users), and that second attempt decides: a busy machine can cost one attempt, not two in a
