@@ -24,6 +24,11 @@ def test_profile_burn_server() -> None:
         # ... and a request cannot take less wall time than its CPU time
         assert point.service_mean >= 0.9 * point.cpu_per_request
     if profile.method.startswith("cgroup"):
+        # measured once with the quota lifted too (how much faster depends on what else runs: this server
+        # has no extra CPU weight), never faster than its CPU time; one core: the quota is never reached
+        assert profile.cfs_period == 0.1 and profile.free_quantiles is not None
+        assert profile.free_quantiles[0] >= 0.9 * half.cpu_per_request
+        assert profile.cfs(1.0) is None
         # the quota caps throughput at cores / CPU per request, however idle the machine is
         assert half.capacity <= 0.5 / half.cpu_per_request * 1.15
         assert one.capacity <= 1.0 / one.cpu_per_request * 1.15
@@ -57,6 +62,17 @@ def test_server_that_dies_is_reported() -> None:
     command = [sys.executable, "-c", "import sys; sys.stderr.write('boom: no model'); sys.exit(3)", "{port}"]
     with pytest.raises(ProfileError, match="exited with code 3 before ready.*boom: no model"):
         profile_server(command, allowances=(1.0,), window_s=0.5)
+
+
+def test_local_replica_that_dies_is_reported() -> None:
+    from kubelab.recipe._local import LocalReplicas
+
+    command = [sys.executable, "-c", "import sys; sys.stderr.write('boom: no model'); sys.exit(3)", "{port}"]
+    with pytest.raises(ProfileError, match=r"server on port \d+ .* exited with code 3 before ready\n.*boom: no model"):
+        with LocalReplicas(command, 2, 0.5):
+            pass
+    with pytest.raises(ValueError, match="replicas must be >= 1, not 0"):
+        LocalReplicas(command, 0, 0.5)
 
 
 def test_cpu_limit_method_is_named() -> None:

@@ -7,7 +7,8 @@
 * least-connection: between the central-queue M/M/c (Erlang C) and round-robin;
 * closed loop (siege users with think time): mean-value analysis of one FCFS exponential server and a
   delay station (exact; the delay station is insensitive to the think-time distribution), and the
-  interactive response time law X = N / (R + Z).
+  interactive response time law X = N / (R + Z);
+* a replica under a CFS quota (100 ms period): the exact per-period pattern of a deterministic server.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from kubelab.recipe._recipe import Recipe
 from kubelab.recipe._schedule import Schedule
+from kubelab.recipe._server import QUANTILES, AllowancePoint, ServerProfile
 from kubelab.recipe._sim import SimConfig, simulate
 from tests.recipe.conftest import ExponentialServer
 
@@ -103,3 +105,43 @@ def test_common_random_numbers_make_runs_repeatable() -> None:
     a, _ = _run(2, Schedule.constant(900, rate=10), 0.1, seed=5)
     b, _ = _run(2, Schedule.constant(900, rate=10), 0.1, seed=5)
     assert np.array_equal(a.latency, b.latency)
+
+
+def _quota_server(cpu_s: float = 0.010) -> ServerProfile:
+    """One request at a time burns ``cpu_s`` of one core; measured under a 0.5-core quota (100 ms period)
+    back to back: four requests of ``cpu_s`` and one throttled to the next period, as CFS does."""
+    at_quota = np.quantile([cpu_s] * 4 + [cpu_s + 0.05], QUANTILES)
+    point = AllowancePoint(0.5, tuple(float(v) for v in at_quota), cpu_s, 0.5 / cpu_s)
+    free = tuple(cpu_s + 1e-9 * i for i in range(len(QUANTILES)))
+    return ServerProfile((point,), 100.0, 1.0, method="cgroup v1 cfs quota", free_quantiles=free, cfs_period=0.1)
+
+
+QUOTA = Recipe(0.5, 0.5, 512.0, 512.0, 1, 1, 80)
+
+
+def test_cfs_quota_throttles_per_period() -> None:
+    # one user, no think time: 50 ms of budget a period = five 10 ms requests, the fifth's successor waits
+    # out the period's last 50 ms; so 50 req/s, 4 of 5 latencies 10 ms, 1 of 5 60 ms (exact, deterministic)
+    profile = _quota_server()
+    assert profile.cfs(0.5) == pytest.approx((0.1, 0.05))
+    result = simulate(QUOTA, profile, Schedule.constant(120, users=1), SimConfig(replicas=1))
+    lat = result.latency[result.arrival > 10]
+    assert result.throughput[1:].mean() == pytest.approx(50.0, rel=0.01)
+    assert np.mean(np.isclose(lat, 0.010)) == pytest.approx(0.8, abs=0.01)
+    assert np.mean(np.isclose(lat, 0.060)) == pytest.approx(0.2, abs=0.01)
+
+
+def test_cfs_quota_hardly_throttles_a_lightly_loaded_replica() -> None:
+    # one request per ~200 ms never spends a period's 50 ms: every request takes its 10 ms; the older model
+    # (service times drawn from the distribution measured back to back) has a fifth of them throttled
+    profile = _quota_server()
+    load = Schedule.constant(300, users=1, delay=0.4)
+    lat = simulate(QUOTA, profile, load, SimConfig(replicas=1)).latency
+    assert np.allclose(lat, 0.010)
+    older = simulate(QUOTA, profile, load, SimConfig(replicas=1, cfs_throttling=False)).latency
+    assert 0.1 < np.mean(older > 0.03) < 0.25 and np.percentile(older, 99) > 0.05
+
+
+def test_cfs_not_modelled_where_the_quota_is_never_reached() -> None:
+    assert _quota_server().cfs(1.0) is None  # one core: a one-threaded server never spends the quota
+    assert ExponentialServer(0.1).cfs(0.5) is None  # nothing measured without the quota

@@ -149,3 +149,29 @@ def test_examples_parse() -> None:
     from tests.conftest import ROOT
 
     assert load_recipe(ROOT / "examples" / "recipe-course.yaml") == Recipe(1.0, 2.0, 2048.0, 4096.0, 1, 5, 40)
+
+
+def test_profile_round_trip_keeps_the_unthrottled_service(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    profile = replace(synthetic_profile(), free_quantiles=tuple(0.01 + 0.001 * i for i in range(11)), cfs_period=0.1)
+    path = tmp_path / "profile.yaml"
+    profile.save(path)
+    loaded = load_profile(path)
+    assert (loaded.free_quantiles, loaded.cfs_period) == (profile.free_quantiles, 0.1)
+    synthetic_profile().save(path)  # without them, the file has neither key
+    assert "free_quantiles" not in path.read_text() and load_profile(path).free_quantiles is None
+
+
+def test_profile_errors_in_the_unthrottled_service(tmp_path: Path) -> None:
+    path = tmp_path / "profile.yaml"
+    synthetic_profile().save(path)
+    base = path.read_text()
+    path.write_text(base + "free_quantiles: [3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1]\ncfs_period: 0\n")
+    with pytest.raises(SpecError) as info:
+        load_profile(path)
+    assert "free_quantiles: must be positive and non-decreasing" in str(info.value)
+    assert "cfs_period: must be > 0, not 0" in str(info.value)
+    path.write_text(base + "cfs_period: 0.1\n")
+    with pytest.raises(SpecError, match="free_quantiles: must be 11 numbers"):
+        load_profile(path)

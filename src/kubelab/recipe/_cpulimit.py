@@ -8,6 +8,10 @@ so every thread and subprocess it starts inherits it:
 * otherwise CPU affinity (``taskset``-like, via ``os.sched_setaffinity``) to ``ceil(cores)`` CPUs plus
   thread-count environment variables: whole cores only, so 0.25 and 0.5 both become one core — the
   ``method`` says so, and the profile records it.
+
+``shares`` (optional) also sets the cgroup's CPU weight — v1 ``cpu.shares`` (1024 = one nice-0 process),
+v2 ``cpu.weight`` (100 = one) — the way Kubernetes sets it from a container's CPU request: how much of a
+contended CPU the child gets against other processes, up to its quota. Affinity has no such knob.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class CpuLimit:
     """A CPU allowance for one child process; ``close()`` removes the cgroup it made."""
 
     cores: float
+    shares: int | None = None
     name: str = field(default_factory=lambda: f"kubelab-recipe-{os.getpid()}-{os.urandom(3).hex()}")
     method: str = ""
     _dir: Path | None = None
@@ -52,6 +57,8 @@ class CpuLimit:
         self._dir = _V2 / self.name
         self._dir.mkdir()
         (self._dir / "cpu.max").write_text(f"{quota} {_PERIOD_US}")
+        if self.shares is not None:
+            (self._dir / "cpu.weight").write_text(str(max(1, min(10_000, round(self.shares * 100 / 1024)))))
         self.method = f"cgroup v2 cpu.max {quota}/{_PERIOD_US}"
         return True
 
@@ -62,6 +69,8 @@ class CpuLimit:
         self._dir.mkdir()
         (self._dir / "cpu.cfs_period_us").write_text(str(_PERIOD_US))
         (self._dir / "cpu.cfs_quota_us").write_text(str(quota))
+        if self.shares is not None:
+            (self._dir / "cpu.shares").write_text(str(max(2, self.shares)))
         self.method = f"cgroup v1 cfs quota {quota}/{_PERIOD_US} us"
         return True
 
@@ -76,6 +85,25 @@ class CpuLimit:
     def cgroup(self) -> Path | None:
         """The cgroup directory, when a cgroup enforces the limit."""
         return self._dir
+
+    @property
+    def period(self) -> float | None:
+        """The CFS period (s) when a cgroup quota enforces the limit, else None."""
+        return _PERIOD_US / 1e6 if self._dir is not None else None
+
+    def lift(self, lifted: bool) -> None:
+        """Remove the quota for a while (``True``: the child runs at full speed) or restore it (``False``).
+
+        Raises:
+            ValueError: no cgroup enforces the limit (affinity cannot be lifted from outside).
+        """
+        if self._dir is None:
+            raise ValueError(f"{self.method}: only a cgroup quota can be lifted")
+        quota = max(1000, round(self.cores * _PERIOD_US))
+        if self.kind == "cgroup v2 cpu.max":
+            (self._dir / "cpu.max").write_text(f"{'max' if lifted else quota} {_PERIOD_US}")
+        else:
+            (self._dir / "cpu.cfs_quota_us").write_text(str(-1 if lifted else quota))
 
     def wrap(self, argv: list[str]) -> list[str]:
         """``argv`` run inside the allowance (a shell that joins the cgroup, or pins itself, then execs)."""

@@ -9,7 +9,9 @@ Built on two small seams so any HTTP server and any load generator fit:
   uses keep-alive connections in threads; ``kubelab_load_driver`` is kubelab's own load generator
   (``kubelab.load``), which ``profile_model`` uses.
 
-At each allowance: one request at a time (service-time distribution), then ``2 x ceil(cores) + 1`` in
+Where a cgroup quota enforces the allowance, first (once per profile) one request at a time with the quota
+lifted: the unthrottled service-time distribution the simulator's CFS model starts from. At each
+allowance: one request at a time (service-time distribution), then ``2 x ceil(cores) + 1`` in
 flight (saturated throughput), each repeated in windows until the last three agree within 10 % (or
 ``max_windows``). CPU seconds per request come from the server process tree's CPU time; memory is its
 peak resident set.
@@ -29,6 +31,7 @@ from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
+import numpy.typing as npt
 
 from kubelab.errors import RecipeError
 from kubelab.recipe._cpulimit import CpuLimit
@@ -155,10 +158,12 @@ def profile_server(
     max_windows: int = 12,
     ready_timeout_s: float = 300.0,
     env: dict[str, str] | None = None,
+    shares: int | None = None,
     source: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> ServerProfile:
-    """Measure the server ``command`` (argv with ``{port}``) at each allowance (module docstring).
+    """Measure the server ``command`` (argv with ``{port}``) at each allowance (module docstring);
+    ``shares``: the server's CPU weight (``CpuLimit``).
 
     Raises:
         ProfileError: the server exits, is not ready within ``ready_timeout_s``, or fails every request.
@@ -169,8 +174,10 @@ def profile_server(
     startups: list[float] = []
     memory = 0.0
     idle = 0.0
+    free: npt.NDArray[np.float64] | None = None
+    period: float | None = None
     for cores in sorted(allowances):
-        limit = CpuLimit(cores)
+        limit = CpuLimit(cores, shares)
         methods.add(limit.kind)
         port = _free_port()
         argv = [a.replace("{port}", str(port)) for a in command]
@@ -199,17 +206,15 @@ def profile_server(
             idle = max(idle, (cpu1 - cpu0) / min(1.0, window_s))
             say(f"{cores:g} cores ({limit.method}): ready in {startups[-1]:.1f} s")
 
-            windows: list[list[float]] = []
-            means: list[float] = []
-            for _ in range(max_windows):
-                window = driver(base + path, 1, window_s)
-                if not window:
-                    raise ProfileError(f"no request to {base + path} completed in {window_s:g} s")
-                windows.append(window)
-                means.append(float(np.mean(window)))
-                if _stable(means):
-                    break
-            service = np.quantile(np.concatenate(windows[-3:]), QUANTILES)
+            if limit.period is not None and free is None:  # once: the quota lifted, one request at a time
+                limit.lift(True)
+                try:
+                    free = _one_at_a_time(driver, base + path, window_s, max_windows)
+                finally:
+                    limit.lift(False)
+                period = limit.period
+                say(f"no quota: service p50 {free[5] * 1000:.1f} ms, p99 {free[9] * 1000:.1f} ms")
+            service = _one_at_a_time(driver, base + path, window_s, max_windows)
 
             inflight = 2 * math.ceil(cores) + 1
             rates: list[float] = []
@@ -249,7 +254,24 @@ def profile_server(
         idle_cpu=idle,
         method=", ".join(sorted(methods)),
         source=source or " ".join(command),
+        free_quantiles=None if free is None else tuple(float(v) for v in free),
+        cfs_period=period,
     )
+
+
+def _one_at_a_time(driver: LoadDriver, url: str, window_s: float, max_windows: int) -> npt.NDArray[np.float64]:
+    """Service-time quantiles of one request at a time, in windows until the last three means agree."""
+    windows: list[list[float]] = []
+    means: list[float] = []
+    for _ in range(max_windows):
+        window = driver(url, 1, window_s)
+        if not window:
+            raise ProfileError(f"no request to {url} completed in {window_s:g} s")
+        windows.append(window)
+        means.append(float(np.mean(window)))
+        if _stable(means):
+            break
+    return np.asarray(np.quantile(np.concatenate(windows[-3:]), QUANTILES), dtype=np.float64)
 
 
 def profile_model(

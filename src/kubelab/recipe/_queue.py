@@ -9,20 +9,33 @@ recursion ``d_n = max(a_n, d_{n-1}) + s_n``, which for a replica's requests in a
 
 so a whole period of round-robin traffic is a handful of numpy operations (a cumulative maximum made
 segmented by offsetting each replica's values). Least-connection balancing and closed-loop users (whose
-next request depends on the last response) take the event loop, ``serve_events``.
+next request depends on the last response) take the event loop, ``serve_events``. So does a replica under
+a CFS quota (``cfs_finish``): it serves at full speed until its period's budget is spent, then waits for
+the next period, so a request's departure depends on the period's earlier requests, not on its own alone.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Batch", "Pool", "Served", "Users", "round_robin_batch", "serve_events", "serve_round_robin"]
+__all__ = [
+    "Batch",
+    "Cfs",
+    "Pool",
+    "Served",
+    "Users",
+    "cfs_finish",
+    "round_robin_batch",
+    "serve_events",
+    "serve_round_robin",
+]
 
 REFUSED_RETRY_S = 1.0
 """A closed-loop user whose request was refused (no ready replica) tries again this much later."""
@@ -147,6 +160,40 @@ def round_robin_batch(arrival: F64, occupancy: F64, free_at: F64, counter: int, 
 
 
 @dataclass
+class Cfs:
+    """One replica's CFS bandwidth state: periods start at ``phase + j * period`` (``_cluster.Pods.add``
+    spreads the phases); in period ``index`` it
+    has run ``used`` seconds of the ``run`` it may (the quota over the rate it burns CPU while serving)."""
+
+    period: float
+    run: float
+    phase: float
+    index: int = -(2**62)
+    used: float = 0.0
+
+
+def cfs_finish(start: float, work: float, cfs: Cfs) -> float:
+    """When a request that starts at ``start`` and needs ``work`` seconds at full speed is done: it runs
+    while the period's budget lasts, waits for the next period when it is spent (updates ``cfs``)."""
+    period, run = cfs.period, cfs.run
+    t = start
+    j = math.floor((t - cfs.phase) / period)
+    if j > cfs.index:
+        cfs.index, cfs.used = j, 0.0
+    while True:
+        end = cfs.phase + (cfs.index + 1) * period
+        can = min(run - cfs.used, end - t)
+        if work <= can:
+            cfs.used += work
+            return t + work
+        if run - cfs.used <= end - t:  # the budget runs out before the period ends: throttled to its end
+            work -= run - cfs.used
+        else:  # the period ends first (the replica started late in it)
+            work -= end - t
+        cfs.index, cfs.used, t = cfs.index + 1, 0.0, end
+
+
+@dataclass
 class Pool:
     """Random draws made in advance and used in turn: service occupancies and think-time fractions."""
 
@@ -188,11 +235,13 @@ def serve_events(
     users: Users | None,
     delay: list[float],
     outstanding: list[deque[float]],
+    cfs: list[Cfs] | None = None,
 ) -> tuple[Served, int]:
     """Serve requests arriving before ``t1`` one by one: open arrivals (``arrival``) and closed-loop users.
 
     ``outstanding`` holds each replica's departure times (for least-connection); ``free_at`` is updated.
-    A user's next request leaves a uniform ``[0, delay]`` think time after its response.
+    A user's next request leaves a uniform ``[0, delay]`` think time after its response. With ``cfs``
+    (one per replica), occupancies are full-speed service times and each replica is throttled by its quota.
     """
     arr: list[float] = []
     dep: list[float] = []
@@ -243,7 +292,7 @@ def serve_events(
             else:
                 p = counter % n
             counter += 1
-            d = (a if a > free[p] else free[p]) + s
+            d = (a if a > free[p] else free[p]) + s if cfs is None else cfs_finish(max(a, free[p]), s, cfs[p])
             free[p] = d
             if least_connection:
                 outstanding[p].append(d)

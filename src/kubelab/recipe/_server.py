@@ -6,12 +6,21 @@ throughput; plus the server's memory footprint and its time from start to ready.
 allowances the mean service time is interpolated linearly in ``1 / cores`` (Amdahl: a serial part plus
 a part that shrinks with cores); the distribution's shape is that of the nearest measured allowance.
 
+Where a cgroup CFS quota enforced the allowances, the profile also holds the service-time distribution of
+a request served alone with the quota lifted (``free_quantiles``) and the quota's period (``cfs_period``).
+The simulator then runs a replica the way CFS bandwidth control does (``cfs``): it serves at full speed,
+burning ``cpu_per_request / free mean`` cores, until the period's quota is spent, then waits for the next
+period. Throttling is a property of the period, not of a request: the requests in one period share its
+budget, and a lightly loaded replica is hardly throttled at all, while the distribution measured under
+the quota (one request after another, never idle) is that of a saturated one.
+
 Stored as JSON or YAML (``save``/``load``) so ``kubelab recipe --profile-file`` reuses a profile.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +86,35 @@ class ServerProfile:
     method: str = "synthetic"
     source: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    free_quantiles: tuple[float, ...] | None = None
+    cfs_period: float | None = None
+
+    @property
+    def free_mean(self) -> float | None:
+        """Mean service time (s) of a request served alone with no quota, if measured."""
+        if self.free_quantiles is None:
+            return None
+        v = np.asarray(self.free_quantiles)
+        return float(np.sum((v[1:] + v[:-1]) / 2 * np.diff(np.asarray(QUANTILES))))
+
+    def cfs(self, cpu: float) -> tuple[float, float] | None:
+        """``(period, running seconds per period)`` of a replica limited to ``cpu`` cores by a CFS quota, or
+        None when that is not modelled: no free service time or period measured, or a replica serving
+        several requests at once, or a quota the server never reaches while serving (running at full speed
+        it burns ``cpu_per_request / free mean`` cores; the quota allows ``cpu x period`` CPU seconds)."""
+        free = self.free_mean
+        if free is None or self.cfs_period is None or free <= 0 or self.concurrency(cpu) > 1.5:
+            return None
+        burn = self.cpu_per_request(cpu) / free
+        run = cpu * self.cfs_period / burn if burn > 0 else math.inf
+        return None if run >= self.cfs_period else (self.cfs_period, run)
+
+    def sample_free(self, u: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Unthrottled service times for uniforms ``u`` (as ``sample_service``); requires ``free_quantiles``."""
+        if self.free_quantiles is None:
+            raise ValueError("this profile has no unthrottled service times (free_quantiles)")
+        table = np.interp((np.arange(_TABLE) + 0.5) / _TABLE, QUANTILES, np.asarray(self.free_quantiles))
+        return np.asarray(table[np.minimum((u * _TABLE).astype(np.int64), _TABLE - 1)])
 
     def _bracket(self, cpu: float) -> tuple[AllowancePoint, AllowancePoint, float]:
         pts = self.points
@@ -129,6 +167,10 @@ class ServerProfile:
         data = asdict(self)
         data["points"] = [asdict(p) | {"service_quantiles": list(p.service_quantiles)} for p in self.points]
         data["quantiles"] = list(QUANTILES)
+        if self.free_quantiles is None:
+            del data["free_quantiles"], data["cfs_period"]
+        else:
+            data["free_quantiles"] = list(self.free_quantiles)
         return data
 
     def save(self, path: str | Path) -> None:
@@ -192,6 +234,19 @@ def load_profile(path: str | Path) -> ServerProfile:
                 number(raw, "capacity", at),
             )
         )
+    free: tuple[float, ...] | None = None
+    period: float | None = None
+    if "free_quantiles" in data or "cfs_period" in data:
+        fq = data.get("free_quantiles")
+        if not (isinstance(fq, list) and len(fq) == len(QUANTILES) and all(_is_number(v) for v in fq)):
+            problems.append(
+                loc.problem(("free_quantiles",), f"must be {len(QUANTILES)} numbers", key="free_quantiles" not in data)
+            )
+        elif any(b < a for a, b in zip(fq, fq[1:], strict=False)) or fq[0] <= 0:
+            problems.append(loc.problem(("free_quantiles",), "must be positive and non-decreasing"))
+        else:
+            free = tuple(float(v) for v in fq)
+        period = number(data, "cfs_period", ())
     memory = number(data, "memory_mib", ())
     startup = number(data, "startup_seconds", (), positive=False)
     idle = float(data.get("idle_cpu", 0.0)) if isinstance(data.get("idle_cpu", 0.0), int | float) else 0.0
@@ -204,7 +259,13 @@ def load_profile(path: str | Path) -> ServerProfile:
         idle,
         str(data.get("method", "unknown")),
         str(data.get("source", "")),
+        free_quantiles=free,
+        cfs_period=period if free is not None else None,
     )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def synthetic_profile(

@@ -5,9 +5,11 @@ usage over an earlier period (the metrics delay) relative to its request, and se
 new pods are scheduled, start, and take traffic once ready (scheduling + the profile's time to ready);
 removed pods stop taking traffic at once and finish what they hold. Then the period's requests are
 served (``_queue``): open-loop arrivals round-robin in a few numpy operations, least-connection balancing
-and closed-loop users (siege) request by request. Each pod's CPU use follows from its busy time: busy at
-the rate one request burns CPU (capped by the limit, so throttling shows as longer service from the
-profile), idle at the profile's idle use.
+and closed-loop users (siege) request by request, as are replicas under a CFS quota when the profile
+measured the server without its quota too (each serves at full speed until its period's quota is spent).
+Each pod's CPU use follows from its busy time: busy at the rate one request burns CPU (capped by the
+limit; without the CFS model throttling shows as the longer service measured under the quota), idle at
+the profile's idle use.
 
 Results are per window (one minute): p50/p99 latency (refused requests count as infinitely slow),
 throughput, ready and existing replicas, reserved and used CPU and memory, and whether the p99 missed
@@ -53,6 +55,9 @@ class SimConfig:
         tolerance: HPA tolerance.
         downscale_stabilization: HPA scale-down stabilisation window (s) when the recipe sets no behavior.
         batch_periods: sync periods served at once when nothing is starting (speed only: same results).
+        cfs_throttling: where the profile measured the server without its quota too (``free_quantiles``),
+            run each replica the way a CFS quota throttles it (``ServerProfile.cfs``); False: draw service
+            times from the distribution measured under the quota, independently (the older model).
     """
 
     slo_p99: float = 0.1
@@ -66,6 +71,7 @@ class SimConfig:
     tolerance: float = 0.1
     downscale_stabilization: float = 300.0
     batch_periods: int = 8
+    cfs_throttling: bool = True
 
 
 @dataclass(frozen=True)
@@ -171,13 +177,19 @@ def simulate(
     rng = np.random.default_rng(config.seed)
     duration = float(schedule.duration)
     cpu = recipe.cpu_limit
-    k = profile.concurrency(cpu)
-    busy_cores = min(cpu, profile.cpu_per_request(cpu) * k / profile.service_mean(cpu))
+    cfs = profile.cfs(cpu) if config.cfs_throttling else None
     crashes = recipe.memory_limit < profile.memory_mib  # OOM-killed at start: never ready
-
     arrivals = schedule.open_arrivals(rng)
-    occupancy = profile.sample_service(cpu, rng.random(arrivals.size)) / k
-    pool = Pool((profile.sample_service(cpu, rng.random(1 << 16)) / k).tolist(), rng.random(1 << 16).tolist())
+    if cfs is None:
+        k = profile.concurrency(cpu)
+        busy_cores = min(cpu, profile.cpu_per_request(cpu) * k / profile.service_mean(cpu))
+        occupancy = profile.sample_service(cpu, rng.random(arrivals.size)) / k
+        pool = Pool((profile.sample_service(cpu, rng.random(1 << 16)) / k).tolist(), rng.random(1 << 16).tolist())
+    else:  # full-speed service, throttled per period by the quota (``_queue.cfs_finish``)
+        k = 1.0
+        busy_cores = profile.cpu_per_request(cpu) / float(profile.free_mean or 1.0)  # capped at the limit
+        occupancy = profile.sample_free(rng.random(arrivals.size))
+        pool = Pool(profile.sample_free(rng.random(1 << 16)).tolist(), rng.random(1 << 16).tolist())
 
     hpa = None
     if config.replicas is None:
@@ -203,6 +215,8 @@ def simulate(
         delays=schedule.delay.tolist(),
         least_connection=config.balancing == "least-connection",
         batch=config.batch_periods,
+        cfs=cfs,
+        cpu_limit=cpu,
     )
     for _ in range(config.replicas or recipe.min_replicas):
         cluster.pods.add(-1e9, -1e9, math.inf if crashes else -1e9)

@@ -1,0 +1,107 @@
+"""The queueing model against reality: local servers behind a round-robin proxy, fixed replica counts.
+
+Each server (tests/recipe/burn_server.py: every request burns 5 ms of one core, one request at a time)
+runs under a 0.5-core cgroup CFS quota (100 ms period, as Kubernetes enforces a CPU limit), so 1 and 2
+replicas use at most one of the machine's two cores, and with a CPU weight of eight ordinary processes
+(``_local.SHARES``), so other work on the machine cannot take their quota. The proxy (round-robin per
+connection, its own process) and the load generator (closed-loop users, a new connection per request,
+its own process) run in a cgroup of the same weight with no quota.
+
+Right before measuring, the profiler measures one such server in the same conditions (same weight, same
+load generator, through a proxy): unthrottled and under the quota. The simulator then predicts 1 and 2
+fixed replicas under 2 and 4 users with no think time (two per replica: busy, so each replica is
+throttled every period), and throughput, p50 and p99 are compared with the measured ones. Each case
+measures at least 2,000 requests after a 1 s warm-up (the p99 then rests on 20 or more requests).
+
+Throughput and p99 (what a recipe's objective is about) are asserted; the p50 is a known gap, marked
+xfail: with 2 replicas the measured p50 depends on the relative phase of the two cgroups' 100 ms CFS
+periods, which differs from run to run, and the model spreads the phases evenly and cannot know the real
+ones; it also ran 21-22 % high with 1 replica in some runs on a quiet machine, not yet explained
+(docs/recipe.md). Measured on the 2-core machine, predicted / measured: throughput 0.98-1.02, p99
+0.88-1.07, p50 1.00-1.50.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kubelab.recipe._cpulimit import CpuLimit
+from kubelab.recipe._local import LoadRig, LocalReplicas, predict_closed_loop
+from kubelab.recipe._profile import profile_server
+
+BURN_MS = 5.0
+CORES = 0.5
+SERVER = [sys.executable, str(Path(__file__).with_name("burn_server.py")), "{port}", str(BURN_MS)]
+# replicas, users, think (s), seconds: >= 2,000 requests at ~95 req/s per replica
+CASES = ((1, 2, 0.0, 22.0), (2, 4, 0.0, 11.0))
+TOLERANCE = 0.15
+
+
+def _cgroup_or_skip() -> None:
+    limit = CpuLimit(CORES)
+    try:
+        if limit.cgroup is None:
+            pytest.skip(
+                f"needs a writable cgroup CPU quota to run fractional-core replicas; here: {limit.method} "
+                "(whole cores only: two pinned 1-core servers would leave no core to the load generator)"
+            )
+    finally:
+        limit.close()
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 CPUs: one for the servers' quotas, one for the proxy and the load generator")
+
+
+def _attempt(seed: int) -> list[tuple[str, str, float, float]]:
+    """Profile, then measure and predict each case; (case, measure, measured, predicted) rows."""
+    rows = []
+    with LoadRig() as rig:
+        profile = profile_server(
+            SERVER, allowances=(CORES,), path="/test", driver=rig.driver, window_s=1.0, max_windows=6,
+            shares=rig.shares,
+        )
+        assert profile.cfs(CORES) is not None, profile  # the model runs the quota, not a stretched service time
+        for replicas, users, think_s, seconds in CASES:
+            with LocalReplicas(SERVER, replicas, CORES, rig=rig) as local:
+                measured = local.closed_loop("/test", users, seconds, think_s=think_s, warmup_s=1.0, seed=seed)
+            assert measured.latencies.size >= 2000, (replicas, measured.latencies.size)
+            predicted = predict_closed_loop(profile, replicas, CORES, users, think_s=think_s, seed=seed)
+            for key in ("throughput", "p50", "p99"):
+                rows.append((f"{replicas} replicas, {users} users", key, measured.as_dict()[key],
+                             predicted.as_dict()[key]))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def measured_and_predicted() -> list[tuple[str, str, float, float]]:
+    _cgroup_or_skip()
+    rows = _attempt(seed=1)
+    print(f"load {os.getloadavg()[0]:.2f}: {_table(rows)}")  # pytest -s shows the figures
+    return rows
+
+
+def _off(rows: list[tuple[str, str, float, float]], keys: tuple[str, ...]) -> list[tuple[str, str, float, float]]:
+    return [r for r in rows if r[1] in keys and abs(r[3] / r[2] - 1) > TOLERANCE]
+
+
+def _table(rows: list[tuple[str, str, float, float]]) -> str:
+    return "; ".join(f"{c} {k}: measured {m:.4g}, predicted {p:.4g} ({p / m:.2f})" for c, k, m, p in rows)
+
+
+@pytest.mark.slow
+def test_model_predicts_throughput_and_p99_of_fixed_replicas_within_15_percent(
+        measured_and_predicted: list[tuple[str, str, float, float]]) -> None:
+    off = _off(measured_and_predicted, ("throughput", "p99"))
+    assert not off, f"off by more than {TOLERANCE:.0%} (load {os.getloadavg()}): {_table(off)}"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="known gap (docs/recipe.md): the model's p50 runs 17-50 % high with 2 "
+                   "replicas and up to 22 % with 1 in some runs (CFS period phases it cannot know); open")
+def test_model_predicts_p50_of_fixed_replicas_within_15_percent(
+        measured_and_predicted: list[tuple[str, str, float, float]]) -> None:
+    off = _off(measured_and_predicted, ("p50",))
+    assert not off, f"off by more than {TOLERANCE:.0%} (load {os.getloadavg()}): {_table(off)}"
