@@ -1,5 +1,7 @@
 """Dispatch overhead of a search: 2,000 no-op trials with 2 workers, side by side with joblib (loky) and
-Optuna on SQLite. Each measurement runs in a fresh interpreter (worker start-up included for all three).
+Optuna on SQLite. Each measurement runs in a fresh interpreter; each tool's modules are imported before the
+clock starts (joblib's and Optuna's at their import; kubelab's exports are lazy, so its run path is imported
+explicitly), and everything after — worker processes' start-up included — is timed, for all three.
 
     python bench/tune_dispatch.py [--runs 5] [--trials 2000]
 """
@@ -13,6 +15,7 @@ from _common import in_fresh_python, machine, median, table
 KUBELAB = """
 import json, tempfile, time, pathlib
 import kubelab.tune
+import kubelab.tune._run, kubelab.tune._spec  # the run path's modules (kubelab's exports are lazy)
 d = pathlib.Path(tempfile.mkdtemp())
 (d / "fns.py").write_text("def noop(params, dataset):\\n    return 0.0\\n")
 (d / "s.yaml").write_text("study: b\\ndataset: {{builtin: diabetes}}\\nsearch: {{method: grid}}\\n"

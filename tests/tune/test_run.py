@@ -226,3 +226,26 @@ def test_two_runs_of_one_study_share_the_work(workdir: Path) -> None:
     names = [f.name.split(".") for f in marks.iterdir()]
     assert sorted(int(n[0]) for n in names) == list(range(40))  # each point once, across both processes
     assert len({n[1] for n in names}) == 2
+
+
+def test_grid_chunks_are_dispatched_in_a_shuffled_order_that_every_coordinator_repeats(workdir: Path) -> None:
+    from kubelab.tune._study import create_or_resume, enqueue_all
+
+    spec = kubelab.tune.load_spec(write_spec(workdir, """
+        study: order
+        dataset: {builtin: diabetes}
+        search: {method: grid}
+        models:
+          - function: trial_fns:noop
+            space: {x: {range: [0, 99]}, y: [1, 2]}
+    """))
+    blocks = []
+    for name in ("a.db", "b.db"):  # two stores, as two coordinators would cut them
+        store = get_store(f"sqlite:///{workdir / name}")
+        study, _ = create_or_resume(store, spec)
+        chunks = enqueue_all(store, study, spec, chunk_size=5)
+        blocks.append([(c.lo, c.hi) for c in chunks])
+        assert [c.chunk for c in chunks] == list(range(40))  # taken in chunk order
+    assert blocks[0] == blocks[1]
+    assert sorted(blocks[0]) == [(lo, lo + 5) for lo in range(0, 200, 5)]  # every trial in one chunk
+    assert blocks[0] != sorted(blocks[0])  # not the grid's order: its last block is not the last taken

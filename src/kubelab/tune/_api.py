@@ -49,20 +49,27 @@ def run(spec: str | Path | Mapping[str, Any] | StudySpec, *, store: str | Store 
     Returns:
         RunResult with the counts by status and the leaderboard.
     """
-    from kubelab.tune._run import run_study
+    from kubelab.tune._executor import default_workers, start_executors
 
-    parsed = load_spec(spec)
-    opened = _store(store)
+    n_workers = default_workers() if workers is None else workers
+    # trial processes boot while the spec is read and the store opened
+    executors = start_executors(n_workers) if wait and n_workers > 0 else []
     broker_obj = None
-    if broker:
-        from kubelab.broker import get_broker
-
-        broker_obj = get_broker(broker)
-        broker_obj.connect()  # a wrong URL or a server that is not there fails here, not in a retry loop
     try:
-        return run_study(parsed, opened, workers=workers, broker=broker_obj, chunk_size=chunk_size, wait=wait,
-                         on_progress=on_progress)
+        from kubelab.tune._run import run_study
+
+        parsed = load_spec(spec)
+        opened = _store(store)
+        if broker:
+            from kubelab.broker import get_broker
+
+            broker_obj = get_broker(broker)
+            broker_obj.connect()  # a wrong URL or a server that is not there fails here, not in a retry loop
+        return run_study(parsed, opened, workers=n_workers, broker=broker_obj, chunk_size=chunk_size, wait=wait,
+                         on_progress=on_progress, executors=executors)
     finally:
+        for executor in executors:  # the slots closed theirs; one is still up only after an error before them
+            executor.kill()
         if broker_obj is not None:
             broker_obj.close()
 

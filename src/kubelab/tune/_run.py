@@ -20,6 +20,7 @@ from typing import Any
 from kubelab.broker import Broker, EmbeddedBroker, expire_dead_local_owners, owner_id
 from kubelab.errors import TransientError
 from kubelab.store import Chunk, Store, Study, TrialRow
+from kubelab.tune._executor import Executor, default_workers, threads_per_trial
 from kubelab.tune._space import Sampler
 from kubelab.tune._spec import StudySpec
 from kubelab.tune._study import create_or_resume, enqueue_all, planned_total
@@ -56,14 +57,6 @@ class RunResult:
     @property
     def best(self) -> TrialRow | None:
         return self.top[0] if self.top else None
-
-
-def default_workers() -> int:
-    """One worker per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _default_memory_mb(workers: int) -> int:
@@ -128,9 +121,10 @@ def _publish(store: Store, broker: Broker, study: Study, chunks: list[Chunk], st
 def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, broker: Broker | None = None,
               chunk_size: int | None = None, wait: bool = True, poll_s: float = 0.25,
               on_progress: Callable[[Progress], None] | None = None, top: int = 10,
-              stop: Stop | None = None) -> RunResult:
+              stop: Stop | None = None, executors: list[Executor] | None = None) -> RunResult:
     """Run a study to completion (or until stopped). ``workers=0`` with a ``broker`` only enqueues and
     follows progress while remote workers do the work; ``wait=False`` returns right after enqueuing.
+    ``executors``: trial processes started ahead (``start_executors``), one per worker; the slots adopt them.
 
     Called from the main thread, Ctrl-C (SIGINT) stops the run cleanly: the trials in hand are killed and
     given back (pending, their attempt not counted), and the result says ``interrupted``."""
@@ -143,7 +137,7 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
     slots: list[Slot] = []
     threads: list[threading.Thread] = []
     if wait and n_workers > 0:  # start the workers first: their processes boot while the trials are enqueued
-        slots, threads = _start_slots(spec, store, coord_broker, n_workers, stop, woke)
+        slots, threads = _start_slots(spec, store, coord_broker, n_workers, stop, woke, executors or [])
     total = planned_total(spec)
     try:
         with _interrupts(stop, woke) as interrupted:
@@ -180,16 +174,16 @@ def run_study(spec: StudySpec, store: Store, *, workers: int | None = None, brok
 
 
 def _start_slots(spec: StudySpec, store: Store, broker: Broker, n_workers: int, stop: Stop,
-                 woke: threading.Event) -> tuple[list[Slot], list[threading.Thread]]:
-    """Start ``n_workers`` slot threads, each with its own delivery channel (``broker.for_slot``)."""
-    cpu = default_workers()
-    per_trial = max(1, cpu // n_workers)
+                 woke: threading.Event, executors: list[Executor]) -> tuple[list[Slot], list[threading.Thread]]:
+    """Start ``n_workers`` slot threads, each with its own delivery channel (``broker.for_slot``), adopting
+    the ``executors`` started ahead where there are any."""
     memory = spec.memory_limit_mb or _default_memory_mb(n_workers)
     cache = StudyCache(store)
     slots, threads = [], []
     for i in range(n_workers):
-        slot = Slot(store, broker.for_slot(owner_id(i)), cache, name=owner_id(i), threads=per_trial,
-                    memory_limit_mb=memory, stop=stop, on_chunk=woke.set)
+        slot = Slot(store, broker.for_slot(owner_id(i)), cache, name=owner_id(i),
+                    threads=threads_per_trial(n_workers), memory_limit_mb=memory, stop=stop, on_chunk=woke.set,
+                    executor=executors[i] if i < len(executors) else None)
         t = threading.Thread(target=slot.run, name=f"kubelab-slot-{i}", daemon=True)
         t.start()
         slots.append(slot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,6 +58,13 @@ def enqueue_all(store: Store, study: Study, spec: StudySpec, chunk_size: int | N
         store.add_trials(study.id, _rows(spec))
     if not store.chunks_in_state(study.id):
         size = chunk_size or chunk_size_for(total)
-        store.add_chunks(study.id, [(i, lo, min(lo + size, total)) for i, lo in enumerate(range(0, total, size))],
-                         "new")
+        blocks = [(lo, min(lo + size, total)) for lo in range(0, total, size)]
+        if spec.search.method == "grid":
+            # Workers take chunks in chunk order. A grid lists each axis in order, so neighbouring points cost
+            # alike and the last block is often the dearest (most trees, deepest): run in grid order, the study
+            # would end with one worker busy on it and the others idle. Shuffled (seeded by the spec, so every
+            # coordinator cuts the same chunks), the last chunk is a typical one, and early results sample the
+            # whole grid rather than one corner of it.
+            random.Random(study.digest).shuffle(blocks)
+        store.add_chunks(study.id, [(i, lo, hi) for i, (lo, hi) in enumerate(blocks)], "new")
     return store.chunks_in_state(study.id, "new")

@@ -98,13 +98,14 @@ class Slot:
     def __init__(self, store: Store, broker: Broker, studies: StudyCache, *, name: str, threads: int = 1,
                  memory_limit_mb: int | None = None, stop: Stop | None = None,
                  on_trial: Callable[[str, TrialRow, Outcome], None] | None = None,
-                 on_chunk: Callable[[], None] | None = None) -> None:
+                 on_chunk: Callable[[], None] | None = None, executor: Executor | None = None) -> None:
         self.store = store
         self.broker = broker
         self.studies = studies
         self.name = name
         self.stop = stop or Stop()
-        self.executor = Executor(threads, memory_limit_mb)
+        self.executor = executor or Executor(threads, memory_limit_mb)
+        self.executor.memory_limit_mb = memory_limit_mb
         self.on_trial = on_trial
         self.on_chunk = on_chunk
         self.error: BaseException | None = None
