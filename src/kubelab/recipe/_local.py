@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kubelab.recipe._cpulimit import CpuLimit
-from kubelab.recipe._profile import ProfileError, _free_port, _ready
+from kubelab.recipe._profile import ProfileError, _free_port, _ready, _stop
 from kubelab.recipe._server import ServerProfile
 
 SHARES = 8 * 1024
@@ -110,17 +110,6 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, what: str, timeout_s: f
         if time.perf_counter() - started > timeout_s:
             raise ProfileError(f"{what} not ready after {timeout_s:.0f} s ({url})")
         time.sleep(0.05)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stderr:
-        proc.stderr.close()
 
 
 class LoadRig:

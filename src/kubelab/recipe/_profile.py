@@ -107,6 +107,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server this module started (politely, then firmly) and close its stderr pipe."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
+
+
 def _ready(url: str) -> bool:
     try:
         parts = urlsplit(url)
@@ -238,14 +250,7 @@ def profile_server(
                 f"capacity {capacity:.1f} req/s, {point.cpu_per_request * 1000:.1f} ms CPU/request"
             )
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stderr:
-                proc.stderr.close()
+            _stop(proc)
             limit.close()
     return ServerProfile(
         tuple(points),
