@@ -58,6 +58,14 @@ _FINISH = ("UPDATE kubelab_trials SET status = ?, value = ?, duration_s = ?, err
            "WHERE study_id = ? AND number = ? AND status NOT IN ('done', 'failed')")
 
 
+def _finish_args(study_id: int, result: TrialResult, worker: str, now: float) -> tuple[Any, ...]:
+    """``_FINISH``'s arguments (a value that is not finite is stored as NULL)."""
+    value = result.value if result.value is None or math.isfinite(result.value) else None
+    extra = json.dumps(result.extra) if result.extra else None
+    return (result.status, value, result.duration_s, result.error, extra, worker, now, result.status, study_id,
+            result.number)
+
+
 def _row_to_trial(r: Sequence[Any]) -> TrialRow:
     return TrialRow(int(r[0]), int(r[1]), r[2], json.loads(r[3]), r[4], r[5], int(r[6]), r[7], r[8], r[9],
                     json.loads(r[10]) if r[10] else {})
@@ -287,20 +295,14 @@ class SQLStore(Store):
         return int(rows[0][0]) if rows else None
 
     def finish_trial(self, study_id: int, result: TrialResult, worker: str) -> bool:
-        value = result.value if result.value is None or math.isfinite(result.value) else None
-        extra = json.dumps(result.extra) if result.extra else None
         self._local.unsynced = self.dialect == "postgresql"
-        return self._x(f"{_FINISH}{self._lazy}", (result.status, value, result.duration_s, result.error, extra,
-                                                  worker, time.time(), result.status, study_id, result.number)) == 1
+        return self._x(f"{_FINISH}{self._lazy}", _finish_args(study_id, result, worker, time.time())) == 1
 
     def finish_and_start(self, study_id: int, result: TrialResult, number: int, worker: str) -> tuple[bool, int | None]:
         if number == result.number:
             raise ValueError(f"finish_and_start: trial {number} cannot be finished and started at once")
-        value = result.value if result.value is None or math.isfinite(result.value) else None
-        extra = json.dumps(result.extra) if result.extra else None
         now = time.time()
-        finish_args = (result.status, value, result.duration_s, result.error, extra, worker, now, result.status,
-                       study_id, result.number)
+        finish_args = _finish_args(study_id, result, worker, now)
         start_args = (worker, now, study_id, number)
         if self.dialect == "postgresql":  # one statement, one round trip: both updates in data-modifying CTEs
             self._local.unsynced = True
