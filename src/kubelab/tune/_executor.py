@@ -207,8 +207,6 @@ class Executor:
         self._channel = _Channel(from_child_r, to_child_w)
         self._poller = select.poll()  # one for the child's life: cheaper than a selector per wait
         self._poller.register(from_child_r, select.POLLIN)
-        self._known = set()
-        self._tree_at, self._tree_mb = -1e9, 0.0
 
     def start(self) -> None:
         """Start the child ahead of the first task (it is started on demand otherwise)."""
@@ -319,6 +317,7 @@ class Executor:
         self._proc = self._channel = self._poller = None
         self._booted = False
         self._known = set()
+        self._tree_at, self._tree_mb = -1e9, 0.0
 
     def kill(self) -> None:
         """Kill the child and every process its trial started (they share its process group)."""
