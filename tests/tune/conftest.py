@@ -19,8 +19,9 @@ HERE = Path(__file__).resolve().parent
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    """A directory with the test objectives module beside where specs are written."""
+    """A directory with the test objectives and estimator modules beside where specs are written."""
     shutil.copy(HERE / "trial_fns.py", tmp_path / "trial_fns.py")
+    shutil.copy(HERE / "trial_estimators.py", tmp_path / "trial_estimators.py")
     return tmp_path
 
 

@@ -98,3 +98,4 @@ def long_first(params: dict[str, Any], dataset: Any) -> float:
     _log(params)
     time.sleep(params["long"] if params["x"] == 0 else params.get("sleep", 0.0))
     return float(params["x"])
+

@@ -20,6 +20,7 @@ from kubelab.broker import Broker, get_broker, owner_id
 from kubelab.errors import TransientError
 from kubelab.store import Store, TrialRow, get_store
 from kubelab.tune._executor import Outcome
+from kubelab.tune._folds import FoldShare
 from kubelab.tune._worker import Slot, Stop, StudyCache
 
 __all__ = ["WorkerConfig", "run_worker"]
@@ -71,8 +72,8 @@ class _SlotRunner:
     """One slot thread, restarted (with a fresh broker connection) if it stops on an unexpected error."""
 
     def __init__(self, store: Store, proto: Broker, cache: StudyCache, index: int, threads: int,
-                 memory_mb: int, stop: Stop) -> None:
-        self.store, self.proto, self.cache, self.stop = store, proto, cache, stop
+                 memory_mb: int, stop: Stop, share: FoldShare | None) -> None:
+        self.store, self.proto, self.cache, self.stop, self.share = store, proto, cache, stop, share
         self.name = owner_id(index)
         self.threads, self.memory_mb = threads, memory_mb
         self.thread = threading.Thread(target=self._loop, name=f"kubelab-worker-{index}", daemon=True)
@@ -82,7 +83,7 @@ class _SlotRunner:
         while not self.stop.requested:
             broker = self.proto.for_slot(self.name)
             slot = Slot(self.store, broker, self.cache, name=self.name, threads=self.threads,
-                        memory_limit_mb=self.memory_mb, stop=self.stop, on_trial=_log_trial)
+                        memory_limit_mb=self.memory_mb, stop=self.stop, on_trial=_log_trial, share=self.share)
             try:
                 slot.run()
             finally:
@@ -114,8 +115,9 @@ def run_worker(config: WorkerConfig, stop: Stop | None = None, *, handle_signals
     finally:
         proto.close()
     cores = default_workers()
+    share = FoldShare() if config.concurrency > 1 else None
     runners = [_SlotRunner(store, proto, StudyCache(store), i, max(1, cores // config.concurrency),
-                           config.memory_limit_mb or _default_memory_mb(config.concurrency), stop)
+                           config.memory_limit_mb or _default_memory_mb(config.concurrency), stop, share)
                for i in range(config.concurrency)]
     for r in runners:
         r.thread.start()

@@ -6,9 +6,10 @@ memory against the limit, and the trial timeout. The child ignores SIGINT (the p
 means) and limits its thread pools to its share of the CPU.
 
 Protocol (one trial per message, so a crash costs exactly the trial in hand): the child says
-``("ready", pid, {}, 0.0)`` once booted; each task is ``(digest, spec_json | None, model, params)``, where the
-spec's JSON travels only the first time this child sees that study (it keeps the parsed spec by digest);
-each reply is ``(kind, value | message, extra, duration_s)``.
+``("ready", pid, {}, 0.0)`` once booted; each task is ``(digest, spec_json | None, model, params, fold)``, where
+the spec's JSON travels only the first time this child sees that study (it keeps the parsed spec by digest)
+and ``fold`` is None for a whole trial or the index of one cross-validation fold (``_folds.py``); each reply is
+``(kind, value | message, extra, duration_s)``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Task:
     spec_json: str
     model: int
     params: dict[str, Any]
+    fold: int | None = None  # one fold of an estimator's cross-validation; None: the whole trial
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def _child(conn: _Channel, threads: int) -> None:  # pragma: no cover - runs in 
             return
         if msg is None:
             return
-        digest, spec_json, model, params = msg
+        digest, spec_json, model, params, fold = msg
         start = time.perf_counter()
         try:
             if limiter is None:
@@ -139,7 +141,7 @@ def _child(conn: _Channel, threads: int) -> None:  # pragma: no cover - runs in 
                 spec = parse_stored(spec_json)
                 studies[digest] = (spec, Dataset(spec.dataset))
             spec, dataset = studies[digest]
-            value, extra = evaluate(spec, dataset, model, params, threads)
+            value, extra = evaluate(spec, dataset, model, params, threads, fold)
             reply: tuple[Any, ...] = ("done", value, extra, time.perf_counter() - start)
         except BaseException as exc:  # noqa: BLE001 - every failure of user code is a result
             text = f"{type(exc).__name__}: {exc}".strip()
@@ -224,20 +226,23 @@ class Executor:
         return None if self._proc is None else int(self._proc.pid)
 
     def run(self, task: Task, *, timeout: float | None = None, memory_limit_mb: int | None = None,
-            tick: Callable[[], bool] | None = None, tick_every: float = 1.0) -> Outcome:
+            tick: Callable[[], bool] | None = None, tick_every: float = 1.0, since: float | None = None) -> Outcome:
         """Run one task. ``tick`` is called about every ``tick_every`` s while it runs; False interrupts it.
-        ``timeout`` and the memory limit apply to the task itself, from the moment a booted child has it:
-        a slow boot on a loaded machine is not the trial's fault."""
+        ``timeout`` and the memory limit apply to the task itself, from the moment a booted child has it
+        (a slow boot on a loaded machine is not the trial's fault), or from ``since`` (``time.monotonic()``)
+        for one fold of a trial that started then. A finished task's duration is the child's own measure; that of a
+        crash, timeout or interruption is counted from the same moment as the timeout."""
         self.start()
         if not self._booted:
             booted = self._receive(time.monotonic(), None, None, tick, tick_every)
             if isinstance(booted, Outcome):
                 return booted
             self._booted = True
-        start = time.monotonic()
+            since = None
+        start = time.monotonic() if since is None else since
         known = task.digest in self._known
         try:
-            self._ch().send((task.digest, None if known else task.spec_json, task.model, task.params))
+            self._ch().send((task.digest, None if known else task.spec_json, task.model, task.params, task.fold))
         except OSError:  # a broken pipe: the child is gone
             return self._crashed(start)
         self._known.add(task.digest)

@@ -8,11 +8,13 @@ fixes it, and BLAS/OpenMP pools are limited to it as well.
 from __future__ import annotations
 
 import importlib
-import math
+import itertools
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from kubelab.datasets import Dataset
+from kubelab.tune._folds import cv_summary
 from kubelab.tune._spec import ModelSpec, StudySpec
 
 __all__ = ["evaluate", "estimator_params", "load_target"]
@@ -50,8 +52,11 @@ def estimator_params(model: ModelSpec, params: dict[str, Any], threads: int) -> 
 
 
 def evaluate(spec: StudySpec, dataset: Dataset, model_index: int, params: dict[str, Any],
-             threads: int) -> tuple[float, dict[str, Any]]:
-    """Run one trial; return (value, extra). Raises whatever the model raises (stored as the failure)."""
+             threads: int, fold: int | None = None) -> tuple[float, dict[str, Any]]:
+    """Run one trial, or one fold of an estimator's cross-validation; return (value, extra): a fold's value
+    is its score (the caller combines them with ``cv_summary``). Raises whatever the model raises (stored as
+    the failure)."""
+    start = time.perf_counter()
     model = spec.models[model_index]
     if model.kind == "function":
         fn = load_target(model)
@@ -67,15 +72,26 @@ def evaluate(spec: StudySpec, dataset: Dataset, model_index: int, params: dict[s
         except (TypeError, ValueError):
             raise TypeError(f"{model.target} returned {type(value).__name__}, expected a number") from None
         return number, extra
-    from sklearn.model_selection import KFold, cross_validate
+    from sklearn.base import clone
+    from sklearn.metrics import check_scoring
 
     cls = load_target(model)
     estimator = cls(**estimator_params(model, params, threads))
-    folds = KFold(spec.cv.folds, shuffle=spec.cv.shuffle, random_state=spec.cv.seed if spec.cv.shuffle else None)
-    start = time.perf_counter()
-    scores = cross_validate(estimator, dataset.X, dataset.y, cv=folds, scoring=spec.metric, n_jobs=1,
-                            error_score="raise")
-    test = [float(s) for s in scores["test_score"]]
-    mean = sum(test) / len(test)
-    std = math.sqrt(sum((s - mean) ** 2 for s in test) / len(test))
-    return mean, {"fold_scores": test, "std": std, "fit_s": round(time.perf_counter() - start, 4)}
+    scorer = check_scoring(estimator, scoring=spec.metric)
+    X, y = dataset.X, dataset.y
+    scores = []
+    splits = _splits(spec, dataset)
+    for train, test in splits if fold is None else itertools.islice(splits, fold, fold + 1):
+        fitted = clone(estimator).fit(X[train], y[train])
+        scores.append(float(scorer(fitted, X[test], y[test])))
+    if fold is not None:
+        return scores[0], {}
+    return cv_summary(scores, time.perf_counter() - start)
+
+
+def _splits(spec: StudySpec, dataset: Dataset) -> Iterator[tuple[Any, Any]]:
+    """Each fold's train and test rows, as ``cross_validate`` would take them with the spec's ``cv``."""
+    from sklearn.model_selection import KFold
+
+    seed = spec.cv.seed if spec.cv.shuffle else None
+    return iter(KFold(spec.cv.folds, shuffle=spec.cv.shuffle, random_state=seed).split(dataset.X))

@@ -21,6 +21,7 @@ from kubelab.broker import Broker, EmbeddedBroker, expire_dead_local_owners, own
 from kubelab.errors import TransientError
 from kubelab.store import Chunk, Store, Study, TrialRow
 from kubelab.tune._executor import Executor, default_workers, threads_per_trial
+from kubelab.tune._folds import FoldShare
 from kubelab.tune._space import Sampler
 from kubelab.tune._spec import StudySpec
 from kubelab.tune._study import create_or_resume, enqueue_all, planned_total
@@ -179,11 +180,12 @@ def _start_slots(spec: StudySpec, store: Store, broker: Broker, n_workers: int, 
     the ``executors`` started ahead where there are any."""
     memory = spec.memory_limit_mb or _default_memory_mb(n_workers)
     cache = StudyCache(store)
+    share = FoldShare() if n_workers > 1 else None
     slots, threads = [], []
     for i in range(n_workers):
         slot = Slot(store, broker.for_slot(owner_id(i)), cache, name=owner_id(i),
                     threads=threads_per_trial(n_workers), memory_limit_mb=memory, stop=stop, on_chunk=woke.set,
-                    executor=executors[i] if i < len(executors) else None)
+                    executor=executors[i] if i < len(executors) else None, share=share)
         t = threading.Thread(target=slot.run, name=f"kubelab-slot-{i}", daemon=True)
         t.start()
         slots.append(slot)

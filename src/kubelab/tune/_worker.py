@@ -28,6 +28,7 @@ from kubelab.broker import Broker
 from kubelab.errors import TransientError
 from kubelab.store import Chunk, Store, TrialResult, TrialRow
 from kubelab.tune._executor import Executor, Outcome, Task
+from kubelab.tune._folds import FoldShare, SharedTrial, help_once, run_folds
 
 __all__ = ["Slot", "Stop", "StudyCache"]
 
@@ -54,6 +55,7 @@ class _StudyInfo:
     max_attempts: int
     timeout: float | None
     memory_limit_mb: int | None
+    folds: tuple[int, ...]  # per model: cross-validation folds (0: a function, run whole)
 
 
 class StudyCache:
@@ -72,8 +74,11 @@ class StudyCache:
             import json
 
             data = json.loads(study.spec)
+            cv = data.get("cv", 5)
+            folds = int(cv.get("folds", 5) if isinstance(cv, dict) else cv)
             info = _StudyInfo(study.name, study.spec, study.digest, int(data.get("max_attempts", 3)),
-                              data.get("trial_timeout"), data.get("memory_limit_mb"))
+                              data.get("trial_timeout"), data.get("memory_limit_mb"),
+                              tuple(folds if "estimator" in m else 0 for m in data["models"]))
             self._items[study_id] = info
         return info
 
@@ -98,7 +103,8 @@ class Slot:
     def __init__(self, store: Store, broker: Broker, studies: StudyCache, *, name: str, threads: int = 1,
                  memory_limit_mb: int | None = None, stop: Stop | None = None,
                  on_trial: Callable[[str, TrialRow, Outcome], None] | None = None,
-                 on_chunk: Callable[[], None] | None = None, executor: Executor | None = None) -> None:
+                 on_chunk: Callable[[], None] | None = None, executor: Executor | None = None,
+                 share: FoldShare | None = None) -> None:
         self.store = store
         self.broker = broker
         self.studies = studies
@@ -108,6 +114,7 @@ class Slot:
         self.executor.memory_limit_mb = memory_limit_mb
         self.on_trial = on_trial
         self.on_chunk = on_chunk
+        self.share = share  # folds of the trials of this process's other slots (None: run trials whole)
         self.error: BaseException | None = None
         self._delivery_lost = False
         # a result not written yet, to go with the next start: (study id, result, trial, outcome, study name)
@@ -119,12 +126,14 @@ class Slot:
             self.executor.start()  # start the child now: its start-up overlaps the first claim
             while not self.stop.requested:
                 try:
-                    chunk = self.broker.get(timeout=0.2)
+                    chunk = self.broker.get(timeout=0.0 if self.share and self.share.has_work() else 0.2)
                 except TransientError as exc:
                     log.warning("broker unavailable (%s); retrying", exc)
                     time.sleep(1.0)
                     continue
                 if chunk is None:
+                    if self.share is not None and help_once(self.executor, self.share, self.stop.abort):
+                        continue
                     if idle is not None and idle():
                         return
                     continue
@@ -298,9 +307,7 @@ class Slot:
                     "crash", message=f"its worker died {lost} time(s) while running it (killed, out of memory "
                     f"or node lost); gave up after {info.max_attempts} attempts"), info)
                 return True
-            task = Task(info.digest, info.spec_json, trial.model, trial.params)
-            outcome = self.executor.run(task, timeout=info.timeout, memory_limit_mb=info.memory_limit_mb,
-                                        tick=lambda: self._tick(chunk))
+            outcome = self._execute(Task(info.digest, info.spec_json, trial.model, trial.params), info, chunk)
             if outcome.kind == "interrupted":
                 retry(lambda: self.store.reset_trial(sid, trial.number), self.stop, "requeuing a trial")
                 return False
@@ -313,6 +320,15 @@ class Slot:
                                   duration_s=outcome.duration_s)
             self._finish(sid, trial, outcome, info, hold=True)
             return True
+
+    def _execute(self, task: Task, info: _StudyInfo, chunk: Chunk) -> Outcome:
+        """Run a trial in this slot's process; fold by fold, sharing the folds, where other slots may help."""
+        folds = info.folds[task.model]
+        if self.share is None or folds < 2:
+            return self.executor.run(task, timeout=info.timeout, memory_limit_mb=info.memory_limit_mb,
+                                     tick=lambda: self._tick(chunk))
+        shared = SharedTrial(task, folds, info.timeout, info.memory_limit_mb)
+        return run_folds(self.executor, self.share, shared, lambda: self._tick(chunk), self.stop.abort)
 
     def _tick(self, chunk: Chunk) -> bool:
         if self.stop.abort.is_set():
