@@ -5,8 +5,9 @@ usage over an earlier period (the metrics delay) relative to its request, and se
 new pods are scheduled, start, and take traffic once ready (scheduling + the profile's time to ready);
 removed pods stop taking traffic at once and finish what they hold. Then the period's requests are
 served (``_queue``): open-loop arrivals round-robin in a few numpy operations, least-connection balancing
-and closed-loop users (siege) request by request, as are replicas under a CFS quota when the profile
-measured the server without its quota too (each serves at full speed until its period's quota is spent).
+and closed-loop users (siege) request by request. Where the profile measured the server without its quota
+too, replicas run under a CFS quota (``_cfs``: each serves at full speed until its period's quota is
+spent), open-loop round-robin still in numpy.
 Each pod's CPU use follows from its busy time: busy at the rate one request burns CPU (capped by the
 limit; without the CFS model throttling shows as the longer service measured under the quota), idle at
 the profile's idle use.
