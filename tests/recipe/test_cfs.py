@@ -25,8 +25,12 @@ TOL = 1e-9
 
 
 def _replicas(rng: np.random.Generator, n: int) -> list[Cfs]:
+    """``n`` replicas' quota states, one period and budget for all (as the simulator has) or one each."""
     period = float(rng.choice([0.1, 0.05, rng.uniform(0.01, 0.3)]))
     run = period * float(rng.uniform(0.05, 0.95))
+    if rng.random() < 0.3:
+        periods = rng.uniform(0.5, 2.0, n) * period
+        return [Cfs(float(p), float(p * rng.uniform(0.05, 0.95)), float(rng.uniform(0.0, p))) for p in periods]
     return [Cfs(period, run, float(rng.uniform(0.0, period))) for _ in range(n)]
 
 

@@ -107,11 +107,11 @@ def cfs_depart(arrival: F64, work: F64, pod: I64, free_at: F64, cfs: list[Cfs]) 
     first = np.concatenate(([True], gseg[1:] != gseg[:-1]))
     last = np.concatenate((first[1:], [True]))
     j_next = np.concatenate((j[1:], [0]))
-    jl = j - j[np.maximum.accumulate(np.where(first, np.arange(j.size), 0))]  # periods since the first
+    jl = j - cell[starts][gseg]  # periods since the replica's first
     r = run[g0]
     s_last = total[g1]
     # W at the period's end is at most the rate-1 queue's from the period's arrivals
-    queue_end = np.minimum.reduceat(before - a, g0) + (phase[g0] + (j + 1) * period[g0])
+    queue_end = np.minimum.reduceat(before - a, g0) + (phase + (cell + 1) * period)[g0]
     # V = W - jl * run at each group's period start: a cumulative minimum, segmented by replica
     step = np.minimum(queue_end - (jl + 1) * r, s_last - (jl + np.where(last, 1, j_next - j)) * r)
     z = np.where(first, own[gseg], np.concatenate(([0.0], step[:-1])))
@@ -123,11 +123,11 @@ def cfs_depart(arrival: F64, work: F64, pod: I64, free_at: F64, cfs: list[Cfs]) 
     # each request leaves in the period where W first reaches its S_n (less a rounding margin)
     q = np.maximum(np.searchsorted(checkpoints, total - TIE_S) - 1, 2 * grp)
     g, in_gap = q >> 1, (q & 1).astype(bool)
-    steps = np.ceil((total - TIE_S - w_end[g]) / r[g]).astype(np.int64) - 1
+    steps = np.ceil((total - TIE_S - w_end[g]) / run).astype(np.int64) - 1
     room = np.where(last[g], np.iinfo(np.int64).max, j_next[g] - j[g] - 2)
     steps = np.where(in_gap, np.clip(steps, 0, np.maximum(room, 0)), 0)
     leave = j[g] + in_gap + steps
-    w_leave = np.where(in_gap, w_end[g] + steps * r[g], w_start[g])
+    w_leave = np.where(in_gap, w_end[g] + steps * run, w_start[g])
     x = a - before
     span = float(x.max() - x.min()) + 1.0
     lindley = np.maximum.accumulate(x + seg * span) - seg * span  # max_{k<=n} (a_k - S_{k-1}), per replica

@@ -170,7 +170,7 @@ def cfs_round_robin_batch(arrival: F64, pool: Pool, free_at: F64, cfs: list[Cfs]
     m, n = arrival.size, free_at.size
     occupancy = pool.take(m)
     pod = (counter + np.arange(m)) % n
-    idx = np.argsort(pod, kind="stable")
+    idx = np.concatenate([np.arange((j - counter) % n, m, n) for j in range(n)])  # by replica, in order
     depart, leave, used = np.empty(m), np.empty(m, dtype=np.int64), np.empty(m)
     depart[idx], leave[idx], used[idx] = cfs_depart(arrival[idx], occupancy[idx], pod[idx], free_at, cfs)
     # replica j's last request before boundary b: the last i < edges[b] with (counter + i) % n == j
