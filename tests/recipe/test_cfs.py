@@ -18,7 +18,7 @@ from kubelab.recipe._cfs import Cfs, cfs_depart, cfs_finish
 from kubelab.recipe._queue import Pool, serve_cfs_round_robin, serve_events, settle
 from kubelab.recipe._recipe import Recipe
 from kubelab.recipe._schedule import Schedule
-from kubelab.recipe._server import synthetic_profile
+from kubelab.recipe._server import QUANTILES, AllowancePoint, ServerProfile, synthetic_profile
 from kubelab.recipe._sim import SimConfig, simulate
 
 TOL = 1e-9
@@ -148,3 +148,18 @@ def test_a_simulated_day_under_a_quota_equals_the_event_loop(monkeypatch: pytest
     assert np.array_equal(fast.arrival, slow.arrival) and np.array_equal(fast.replicas, slow.replicas)
     assert np.max(np.abs(fast.latency - slow.latency)) <= TOL
     assert fast.cpu_used == pytest.approx(slow.cpu_used, abs=TOL)
+
+
+def test_measured_phases_set_where_each_replica_s_periods_start() -> None:
+    # one user, 10 ms a request back to back, 50 ms of budget per 100 ms from t = 0: with periods starting
+    # at 0 the sixth request (index 5) is the first throttled; starting at 35 ms, the first period ends
+    # halfway through the fourth request, the next period's budget lasts to halfway through the ninth
+    at_quota = np.quantile([0.01] * 4 + [0.06], QUANTILES)
+    point = AllowancePoint(0.5, tuple(float(v) for v in at_quota), 0.01, 50.0)
+    free = tuple(0.01 + 1e-12 * i for i in range(len(QUANTILES)))
+    profile = ServerProfile((point,), 100.0, 1.0, method="cgroup v1 cfs quota", free_quantiles=free, cfs_period=0.1)
+    plan = Recipe(0.5, 0.5, 512.0, 512.0, 1, 1, 80)
+    load = Schedule.constant(5, users=1)
+    for phases, first in (((), 5), ((0.0,), 5), ((0.035,), 8), ((0.135,), 8)):  # taken modulo the period
+        lat = simulate(plan, profile, load, SimConfig(replicas=1, cfs_phases=phases)).latency
+        assert np.flatnonzero(lat > 0.03)[0] == first, phases

@@ -28,10 +28,11 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kubelab.recipe._cpulimit import CpuLimit
-from kubelab.recipe._local import LoadRig, LocalReplicas, predict_closed_loop
+from kubelab.recipe._local import LoadRig, LocalReplicas, period_phase, predict_closed_loop
 from kubelab.recipe._profile import profile_server
 
 BURN_MS = 5.0
@@ -69,10 +70,14 @@ def _attempt(seed: int) -> list[tuple[str, str, float, float]]:
             with LocalReplicas(SERVER, replicas, CORES, rig=rig) as local:
                 measured = local.closed_loop("/test", users, seconds, think_s=think_s, warmup_s=1.0, seed=seed)
             assert measured.latencies.size >= 2000, (replicas, measured.latencies.size)
-            predicted = predict_closed_loop(profile, replicas, CORES, users, think_s=think_s, seed=seed)
+            assert len(measured.phases) == replicas and measured.phases[0] == 0.0, measured.phases
+            predicted = predict_closed_loop(
+                profile, replicas, CORES, users, think_s=think_s, seed=seed, phases=measured.phases
+            )  # the replicas' CFS periods where they were measured to start
+            offsets = "/".join(f"{p * 1000:.0f}" for p in measured.phases)
             for key in ("throughput", "p50", "p99"):
-                rows.append((f"{replicas} replicas, {users} users", key, measured.as_dict()[key],
-                             predicted.as_dict()[key]))
+                rows.append((f"{replicas} replicas, {users} users (phases {offsets} ms)", key,
+                             measured.as_dict()[key], predicted.as_dict()[key]))
     return rows
 
 
@@ -82,6 +87,16 @@ def _off(rows: list[tuple[str, str, float, float]], keys: tuple[str, ...]) -> li
 
 def _table(rows: list[tuple[str, str, float, float]]) -> str:
     return "; ".join(f"{c} {k}: measured {m:.4g}, predicted {p:.4g} ({p / m:.2f})" for c, k, m, p in rows)
+
+
+def test_period_phase_from_polled_nr_periods() -> None:
+    # polls every ~1 ms (jittered); periods of 100 ms ending at 0.0985 + k/10 s, near the wrap-around
+    rng = np.random.default_rng(3)
+    times = 5.0 + np.cumsum(rng.uniform(0.0008, 0.0015, 2000))
+    counts = np.floor((times - 0.0985) / 0.1)
+    assert period_phase(times, counts, 0.1) == pytest.approx(0.0985, abs=0.001)
+    assert period_phase(times, np.floor((times - 0.0365) / 0.1), 0.1) == pytest.approx(0.0365, abs=0.001)
+    assert period_phase(times, np.zeros(times.size), 0.1) is None  # never ran: no period ended
 
 
 @pytest.mark.slow

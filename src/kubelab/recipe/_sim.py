@@ -59,6 +59,8 @@ class SimConfig:
         cfs_throttling: where the profile measured the server without its quota too (``free_quantiles``),
             run each replica the way a CFS quota throttles it (``ServerProfile.cfs``); False: draw service
             times from the distribution measured under the quota, independently (the older model).
+        cfs_phases: where each of the first pods' CFS periods starts (s, taken modulo the period), e.g. as
+            measured on real replicas (``_local``); pods beyond them, and all by default, spread evenly.
     """
 
     slo_p99: float = 0.1
@@ -73,6 +75,7 @@ class SimConfig:
     downscale_stabilization: float = 300.0
     batch_periods: int = 8
     cfs_throttling: bool = True
+    cfs_phases: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ def simulate(
         batch=config.batch_periods,
         cfs=cfs,
         cpu_limit=cpu,
+        phases=config.cfs_phases,
     )
     for _ in range(config.replicas or recipe.min_replicas):
         cluster.pods.add(-1e9, -1e9, math.inf if crashes else -1e9)
