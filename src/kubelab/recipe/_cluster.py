@@ -57,7 +57,7 @@ class Pods:
         """A new pod. Under a CFS quota its periods start at a phase of its own: ``phases[i]`` where given
         (measured), else pod ``i`` at ``i x 0.618`` of a period (spread evenly). The relative phase of two
         cgroups' periods varies from run to run on one machine, and with two replicas at 4 users the p50
-        moves with it (measured 14.6-19.8 ms; the model 13.8 ms at offset 0, 17.5-17.7 ms from 25 ms)."""
+        moves with it (measured 13.7-19.8 ms; the model 13.8 ms at offset 0, 17.5-17.7 ms from 25 ms)."""
         self.created.append(created)
         self.started.append(started)
         self.ready_at.append(ready_at)
