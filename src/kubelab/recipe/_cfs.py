@@ -8,12 +8,12 @@ the rate-1 FCFS queue (Lindley) capped by the budget::
 
     W(t) = min(W_j + run,  min_{k: P_j <= a_k <= t} (S_{k-1} + t - a_k),  W_j + t - P_j,  S_{N(t)})
 
-so request ``n`` leaves in the period ``j`` where ``W`` first reaches ``S_n``, at
-``S_n + max(P_j - W_j, max_{k <= n} (a_k - S_{k-1}))`` (the terms of earlier periods are lower bounds of
-the departure, so they change nothing). Across periods, ``W_{j+1} = min(W_j + run, b_j)`` is min-plus
-linear: ``W_j - j run`` is a cumulative minimum. Only periods with arrivals need it: in between, ``W``
-grows by ``run`` a period up to the work arrived. Ties (a request done just as the budget runs out) go to
-the earlier period, as ``cfs_finish``'s ``work <= can`` does.
+so request ``n`` leaves in the period ``j`` where ``W`` first reaches ``S_n``, at ``S_n + max(P_j - W_j,
+max_{k <= n} (a_k - S_{k-1}))`` (the terms of earlier periods are bounds that hold anyway, lower ones of
+the departure and upper ones of ``W``, so taking them in changes nothing). Across periods, ``W_{j+1} =
+min(W_j + run, b_j)`` is min-plus linear: ``W_j - j run`` is a cumulative minimum. Only periods with
+arrivals need it: in between, ``W`` grows by ``run`` a period up to the work arrived. Ties (a request
+done just as the budget runs out) go to the earlier period, as ``cfs_finish``'s ``work <= can`` does.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ I64 = npt.NDArray[np.int64]
 
 TIE_S = 1e-10
 """Work (s) within which a request counts as done by a period's end (float rounding of the sums)."""
+
+_NO_LIMIT = np.iinfo(np.int64).max
 
 
 @dataclass
@@ -110,26 +112,31 @@ def cfs_depart(arrival: F64, work: F64, pod: I64, free_at: F64, cfs: list[Cfs]) 
     jl = j - cell[starts][gseg]  # periods since the replica's first
     r = run[g0]
     s_last = total[g1]
-    # W at the period's end is at most the rate-1 queue's from the period's arrivals
-    queue_end = np.minimum.reduceat(before - a, g0) + (phase + (cell + 1) * period)[g0]
+    x = a - before
+    span = float(x.max() - x.min()) + 1.0
+    lindley = np.maximum.accumulate(x + seg * span) - seg * span  # max_{k<=n} (a_k - S_{k-1}), per replica
+    # W at the period's end is at most the rate-1 queue's from any earlier arrival: P_{j+1} - lindley
+    queue_end = (phase + (cell + 1) * period - lindley)[g1]
     # V = W - jl * run at each group's period start: a cumulative minimum, segmented by replica
     step = np.minimum(queue_end - (jl + 1) * r, s_last - (jl + np.where(last, 1, j_next - j)) * r)
     z = np.where(first, own[gseg], np.concatenate(([0.0], step[:-1])))
     span = float(z.max() - z.min()) + 1.0
     w_start = np.minimum.accumulate(z - gseg * span) + gseg * span + jl * r
     w_end = np.minimum(np.minimum(w_start + r, s_last), queue_end)
-    checkpoints = np.maximum.accumulate(np.column_stack((w_start, w_end)).ravel())
 
-    # each request leaves in the period where W first reaches its S_n (less a rounding margin)
-    q = np.maximum(np.searchsorted(checkpoints, total - TIE_S) - 1, 2 * grp)
-    g, in_gap = q >> 1, (q & 1).astype(bool)
-    steps = np.ceil((total - TIE_S - w_end[g]) / run).astype(np.int64) - 1
-    room = np.where(last[g], np.iinfo(np.int64).max, j_next[g] - j[g] - 2)
-    steps = np.where(in_gap, np.clip(steps, 0, np.maximum(room, 0)), 0)
-    leave = j[g] + in_gap + steps
-    w_leave = np.where(in_gap, w_end[g] + steps * run, w_start[g])
-    x = a - before
-    span = float(x.max() - x.min()) + 1.0
-    lindley = np.maximum.accumulate(x + seg * span) - seg * span  # max_{k<=n} (a_k - S_{k-1}), per replica
+    # each request leaves in the period where W first reaches its S_n (less a rounding margin): most in
+    # the one they arrived in, the others in a later arrival's period or in a gap between (W += run a period)
+    leave, w_leave = cell.copy(), w_start[grp]
+    later = np.flatnonzero(w_end[grp] < total - TIE_S)
+    if later.size:
+        key = total[later] - TIE_S
+        checkpoints = np.maximum.accumulate(np.column_stack((w_start, w_end)).ravel())
+        q = np.maximum(np.searchsorted(checkpoints, key) - 1, 2 * grp[later])
+        g, in_gap = q >> 1, (q & 1).astype(bool)
+        steps = np.ceil((key - w_end[g]) / run[later]).astype(np.int64) - 1
+        room = np.where(last[g], _NO_LIMIT, j_next[g] - j[g] - 2)
+        steps = np.where(in_gap, np.clip(steps, 0, np.maximum(room, 0)), 0)
+        leave[later] = j[g] + in_gap + steps
+        w_leave[later] = np.where(in_gap, w_end[g] + steps * run[later], w_start[g])
     depart = total + np.maximum(phase + leave * period - w_leave, lindley)
     return depart, leave, total - w_leave
