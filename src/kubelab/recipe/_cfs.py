@@ -1,7 +1,7 @@
 """Replicas under a CFS quota: full speed until a period's budget is spent, then a wait for the next period.
 
 ``cfs_finish`` serves one request at a time (the event loop's closed-loop users and least-connection).
-``cfs_depart`` serves every replica's requests of a sync period at once, in numpy. For one replica, let
+``cfs_depart`` serves every replica's requests of a sync period (or several) at once, in numpy. For one replica, let
 ``W(t)`` be the work it has done and ``S_n`` the work of its first ``n`` requests (``a_n`` their start
 times, at the earliest when the replica is free). Within period ``j`` (from ``P_j``), the greedy server is
 the rate-1 FCFS queue (Lindley) capped by the budget::
