@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from kubelab.recipe._cpulimit import CpuLimit
-from kubelab.recipe._local import LoadRig, LocalReplicas, period_phase, predict_closed_loop
+from kubelab.recipe._local import LoadRig, LocalReplicas, _poll_periods, period_phase, predict_closed_loop
 from kubelab.recipe._profile import profile_server
 
 BURN_MS = 5.0
@@ -99,6 +100,22 @@ def test_period_phase_from_polled_nr_periods() -> None:
     assert period_phase(times, counts, 0.1) == pytest.approx(0.0985, abs=0.001)
     assert period_phase(times, np.floor((times - 0.0365) / 0.1), 0.1) == pytest.approx(0.0365, abs=0.001)
     assert period_phase(times, np.zeros(times.size), 0.1) is None  # never ran: no period ended
+
+
+def test_poll_periods_reads_nr_periods_and_gives_up_without_it(tmp_path: Path) -> None:
+    counted, bare = tmp_path / "counted", tmp_path / "bare"
+    counted.mkdir()
+    bare.mkdir()
+    (counted / "cpu.stat").write_text("nr_periods 41\nnr_throttled 7\nthrottled_time 5\n")
+    (bare / "cpu.stat").write_text("usage_usec 10\n")
+    polls: list[list[float]] = []
+    stop = threading.Event()
+    stop_soon = threading.Timer(0.05, stop.set)
+    stop_soon.start()
+    _poll_periods([counted], polls, stop)
+    assert polls and all(row[1] == 41.0 for row in polls)
+    _poll_periods([counted, bare], polls, threading.Event())  # no count in one: no phases at all
+    assert polls == []
 
 
 @pytest.mark.slow

@@ -318,13 +318,18 @@ class LocalReplicas:
 
 
 def _poll_periods(cgroups: Sequence[Path], out: list[list[float]], stop: threading.Event) -> None:
-    """Every millisecond for ``PHASE_POLL_S``, the time and each cgroup's ``nr_periods`` (``cpu.stat``)."""
+    """Every millisecond for ``PHASE_POLL_S``, the time and each cgroup's ``nr_periods`` (``cpu.stat``);
+    stops early where a cgroup has no such count (then no phase is measured)."""
     end = time.perf_counter() + PHASE_POLL_S
     while not stop.is_set() and (now := time.perf_counter()) < end:
         row = [now]
         for cgroup in cgroups:
-            stat = (cgroup / "cpu.stat").read_text().split()
-            row.append(float(stat[stat.index("nr_periods") + 1]))
+            try:
+                stat = (cgroup / "cpu.stat").read_text().split()
+                row.append(float(stat[stat.index("nr_periods") + 1]))
+            except (OSError, ValueError, IndexError):
+                out.clear()
+                return
         out.append(row)
         time.sleep(0.001)
 
