@@ -69,12 +69,12 @@ def cfs_finish(start: float, work: float, cfs: Cfs) -> float:
         cfs.index, cfs.used, t = cfs.index + 1, 0.0, end
 
 
-def _segment_starts(key: I64) -> tuple[I64, I64]:
-    """First index of each run of equal ``key`` values, and each element's run number."""
+def _changes(key: I64) -> npt.NDArray[np.bool_]:
+    """Where a run of equal ``key`` values starts."""
     change = np.empty(key.size, dtype=bool)
     change[:1] = True
     np.not_equal(key[1:], key[:-1], out=change[1:])
-    return np.flatnonzero(change), np.cumsum(change) - 1
+    return change
 
 
 def cfs_depart(arrival: F64, work: F64, pod: I64, free_at: F64, cfs: list[Cfs]) -> tuple[F64, I64, F64]:
@@ -85,7 +85,7 @@ def cfs_depart(arrival: F64, work: F64, pod: I64, free_at: F64, cfs: list[Cfs]) 
     ``pod`` (each request's replica, an index into ``free_at`` and ``cfs``) must be sorted, and each
     replica's requests in arrival order.
     """
-    starts, seg = _segment_starts(pod)
+    starts = np.flatnonzero(_changes(pod))
     pods = pod[starts]
     period = np.array([c.period for c in cfs])[pod]
     run = np.array([c.run for c in cfs])[pod]
@@ -99,29 +99,33 @@ def cfs_depart(arrival: F64, work: F64, pod: I64, free_at: F64, cfs: list[Cfs]) 
     gap[starts] = run[starts] + 1.0
     total = np.cumsum(work + gap)  # S_n
     before = total - work  # S_{n-1}
-    own = before[starts] - np.where(cell[starts] == index[pods], used[pods], 0.0)  # W at the first period
+    own = np.zeros(len(cfs))  # W at each replica's first period
+    own[pods] = before[starts] - np.where(cell[starts] == index[pods], used[pods], 0.0)
+    first_cell = np.zeros(len(cfs), dtype=np.int64)
+    first_cell[pods] = cell[starts]
 
     # periods with arrivals ("groups"): the first and last request of each, and the next such period
-    g0, grp = _segment_starts(cell + seg * (1 << 40))
+    change = _changes(cell + pod * (1 << 40))
+    g0, grp = np.flatnonzero(change), np.cumsum(change) - 1
     g1 = np.concatenate((g0[1:], [pod.size])) - 1
-    gseg = seg[g0]
+    gpod = pod[g0]
     j = cell[g0]
-    first = np.concatenate(([True], gseg[1:] != gseg[:-1]))
+    first = _changes(gpod)
     last = np.concatenate((first[1:], [True]))
     j_next = np.concatenate((j[1:], [0]))
-    jl = j - cell[starts][gseg]  # periods since the replica's first
+    jl = j - first_cell[gpod]  # periods since the replica's first
     r = run[g0]
     s_last = total[g1]
     x = a - before
     span = float(x.max() - x.min()) + 1.0
-    lindley = np.maximum.accumulate(x + seg * span) - seg * span  # max_{k<=n} (a_k - S_{k-1}), per replica
+    lindley = np.maximum.accumulate(x + pod * span) - pod * span  # max_{k<=n} (a_k - S_{k-1}), per replica
     # W at the period's end is at most the rate-1 queue's from any earlier arrival: P_{j+1} - lindley
     queue_end = (phase + (cell + 1) * period - lindley)[g1]
     # V = W - jl * run at each group's period start: a cumulative minimum, segmented by replica
     step = np.minimum(queue_end - (jl + 1) * r, s_last - (jl + np.where(last, 1, j_next - j)) * r)
-    z = np.where(first, own[gseg], np.concatenate(([0.0], step[:-1])))
+    z = np.where(first, own[gpod], np.concatenate(([0.0], step[:-1])))
     span = float(z.max() - z.min()) + 1.0
-    w_start = np.minimum.accumulate(z - gseg * span) + gseg * span + jl * r
+    w_start = np.minimum.accumulate(z - gpod * span) + gpod * span + jl * r
     w_end = np.minimum(np.minimum(w_start + r, s_last), queue_end)
 
     # each request leaves in the period where W first reaches its S_n (less a rounding margin): most in
