@@ -189,7 +189,7 @@ def simulate(
         busy_cores = min(cpu, profile.cpu_per_request(cpu) * k / profile.service_mean(cpu))
         occupancy = profile.sample_service(cpu, rng.random(arrivals.size)) / k
         pool = Pool((profile.sample_service(cpu, rng.random(1 << 16)) / k).tolist(), rng.random(1 << 16).tolist())
-    else:  # full-speed service, throttled per period by the quota (``_queue.cfs_finish``)
+    else:  # full-speed service, throttled per period by the quota (``_cfs``)
         k = 1.0
         busy_cores = profile.cpu_per_request(cpu) / float(profile.free_mean or 1.0)  # capped at the limit
         occupancy = profile.sample_free(rng.random(arrivals.size))
