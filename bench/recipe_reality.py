@@ -7,8 +7,10 @@ tests/recipe/test_reality.py (shared code: ``kubelab.recipe._local``), with figu
 2. for each replica count R: start R servers under the quota behind a round-robin proxy, run its USERS
    with no think time for SECONDS after a 1 s warm-up, measure throughput, p50, p99;
 3. simulate R fixed replicas with the profile and the same users: the CFS model (each replica throttled
-   per 100 ms period) and, side by side, the older model (service times drawn independently from the
-   distribution measured under the quota); print predicted / measured.
+   per 100 ms period, its periods starting where they were measured to start: ``Measured.phases``, shown
+   relative to the first replica's), the same with the phases spread evenly (the simulator's default),
+   and the older model (service times drawn independently from the distribution measured under the
+   quota); print predicted / measured.
 
     python bench/recipe_reality.py [--replicas 1,2] [--users 2,4] [--quota 0.5] [--burn-ms 5]
                                    [--seconds 20] [--runs 3]
@@ -40,8 +42,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     command = [*SERVER, str(args.burn_ms)]
-    print("| run | replicas | users | measure | measured | CFS model | ratio | older model | ratio | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | replicas | users | phases (ms) | measure | measured | CFS model | ratio | ratio, phases spread "
+          "evenly | older model | ratio | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for run in range(1, args.runs + 1):
         with LoadRig() as rig:
             profile = profile_server(
@@ -51,15 +54,19 @@ def main() -> None:
             counts = [int(r) for r in args.replicas.split(",")]
             for replicas, users in zip(counts, [int(u) for u in args.users.split(",")], strict=True):
                 with LocalReplicas(command, replicas, args.quota, rig=rig) as local:
-                    measured = local.closed_loop("/test", users, args.seconds, seed=run).as_dict()
-                    method = local.method
+                    result = local.closed_loop("/test", users, args.seconds, seed=run)
+                    measured, method = result.as_dict(), local.method
                 load = os.getloadavg()[0]
-                cfs = predict_closed_loop(profile, replicas, args.quota, users, seed=run).as_dict()
+                phases = "/".join(f"{p * 1000:.0f}" for p in result.phases)
+                at = result.phases
+                cfs = predict_closed_loop(profile, replicas, args.quota, users, seed=run, phases=at).as_dict()
+                even = predict_closed_loop(profile, replicas, args.quota, users, seed=run).as_dict()
                 older = predict_closed_loop(profile, replicas, args.quota, users, seed=run, cfs_throttling=False)
                 for key, unit, scale in KEYS:
                     m, p, o = measured[key] * scale, cfs[key] * scale, older.as_dict()[key] * scale
-                    print(f"| {run} | {replicas} | {users} | {key} ({unit}) | {m:.1f} | {p:.1f} | {p / m:.2f} | "
-                          f"{o:.1f} | {o / m:.2f} | {load:.2f} |")
+                    e = even[key] * scale
+                    print(f"| {run} | {replicas} | {users} | {phases} | {key} ({unit}) | {m:.1f} | {p:.1f} | "
+                          f"{p / m:.2f} | {e / m:.2f} | {o:.1f} | {o / m:.2f} | {load:.2f} |")
     print(f"\n# {machine()}; servers x {args.quota:g} core ({method}), {args.burn_ms:g} ms CPU/request, "
           f"users {args.users}, no think time, {args.seconds:g} s after a 1 s warm-up")
 

@@ -3,7 +3,7 @@ recipe with its HPA, round-robin; median of several runs, wall and CPU time.
 
 ``--cfs``: a profile as measured under a CPU quota instead (single-threaded, 20 ms of CPU a request, with its
 unthrottled service times and the 100 ms CFS period), and a recipe whose 500m limit throttles it, so every
-replica runs the per-period CFS model (request by request) rather than the synthetic profile's fast path.
+replica runs the per-period CFS model (``_cfs.cfs_depart``) rather than the plain FCFS queues.
 
     python bench/recipe_simday.py [--runs 5] [--mean-rate 30] [--cfs]
 """

@@ -6,7 +6,9 @@ Kubernetes enforces a CPU limit; else CPU affinity to whole cores), behind a rou
 process of its own (a new upstream per client connection, as kube-proxy balances connections).
 ``closed_loop(url, users, seconds)`` drives it with closed-loop users (siege ``-c``/``-d``: send, wait for
 the answer, think uniform ``[0, think]``), each request on a new connection, and measures throughput,
-p50 and p99 after a warm-up. ``predict_closed_loop`` asks the simulator the same question for a profile.
+p50 and p99 after a warm-up; under cgroup quotas, also where each replica's CFS periods start (polled from
+``cpu.stat``), which the latency of several replicas depends on. ``predict_closed_loop`` asks the
+simulator the same question for a profile, those phases included.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
@@ -36,16 +39,29 @@ SHARES = 8 * 1024
 """CPU weight of each server and of the proxy + load generator (eight nice-0 processes): other work on the
 machine cannot take their quota from them."""
 
-__all__ = ["LoadRig", "LocalReplicas", "Measured", "closed_loop", "predict_closed_loop", "round_robin_proxy"]
+PHASE_POLL_S = 2.0
+"""How long ``LocalReplicas.closed_loop`` polls the replicas' ``cpu.stat`` (from the start of the warm-up)."""
+
+__all__ = [
+    "LoadRig",
+    "LocalReplicas",
+    "Measured",
+    "closed_loop",
+    "period_phase",
+    "predict_closed_loop",
+    "round_robin_proxy",
+]
 
 
 @dataclass(frozen=True)
 class Measured:
-    """Closed-loop results: the latencies (s) of requests sent in the window and the completions in it."""
+    """Closed-loop results: the latencies (s) of requests sent in the window and the completions in it;
+    ``phases``: where each replica's CFS periods start relative to the first's (s), when measured."""
 
     latencies: npt.NDArray[np.float64]
     completed: int
     seconds: float
+    phases: tuple[float, ...] = ()
 
     @property
     def throughput(self) -> float:
@@ -276,8 +292,58 @@ class LocalReplicas:
     def closed_loop(
         self, path: str, users: int, seconds: float, *, think_s: float = 0.0, warmup_s: float = 1.0, seed: int = 0
     ) -> Measured:
-        """``LoadRig.closed_loop`` against the proxy (``path``: e.g. ``/test``)."""
-        return self.rig.closed_loop(self.url + path, users, seconds, think_s=think_s, warmup_s=warmup_s, seed=seed)
+        """``LoadRig.closed_loop`` against the proxy (``path``: e.g. ``/test``), with the replicas' CFS period
+        phases (``Measured.phases``) where cgroup quotas enforce their allowance."""
+        cgroups = [limit.cgroup for limit in self.limits if limit.cgroup is not None]
+        polls: list[list[float]] = []
+        stop = threading.Event()
+        poller = threading.Thread(target=_poll_periods, args=(cgroups, polls, stop), daemon=True)
+        poller.start()
+        try:
+            measured = self.rig.closed_loop(
+                self.url + path, users, seconds, think_s=think_s, warmup_s=warmup_s, seed=seed
+            )
+        finally:
+            stop.set()
+            poller.join()
+        period = self.limits[0].period if self.limits else None
+        if not cgroups or len(cgroups) < len(self.limits) or period is None or not polls:
+            return measured
+        table = np.asarray(polls, dtype=np.float64)
+        found = [period_phase(table[:, 0], table[:, i + 1], period) for i in range(len(cgroups))]
+        if any(p is None for p in found):
+            return measured
+        first = found[0] or 0.0
+        return replace(measured, phases=tuple((p - first) % period for p in found if p is not None))
+
+
+def _poll_periods(cgroups: Sequence[Path], out: list[list[float]], stop: threading.Event) -> None:
+    """Every millisecond for ``PHASE_POLL_S``, the time and each cgroup's ``nr_periods`` (``cpu.stat``);
+    stops early where a cgroup has no such count (then no phase is measured)."""
+    end = time.perf_counter() + PHASE_POLL_S
+    while not stop.is_set() and (now := time.perf_counter()) < end:
+        row = [now]
+        for cgroup in cgroups:
+            try:
+                stat = (cgroup / "cpu.stat").read_text().split()
+                row.append(float(stat[stat.index("nr_periods") + 1]))
+            except (OSError, ValueError, IndexError):
+                out.clear()
+                return
+        out.append(row)
+        time.sleep(0.001)
+
+
+def period_phase(times: npt.NDArray[np.float64], counts: npt.NDArray[np.float64], period: float) -> float | None:
+    """Where a cgroup's CFS periods start (s, modulo ``period``, on ``time.perf_counter``'s clock), from its
+    ``nr_periods`` polled at ``times``: the circular mean of the midpoints of the polls between which the
+    count went up (each a period's end). None if it never went up (the cgroup ran in no period)."""
+    up = np.flatnonzero(np.diff(counts) > 0)
+    if up.size == 0:
+        return None
+    ends = (times[up] + times[up + 1]) / 2
+    angle = float(np.angle(np.mean(np.exp(2j * np.pi * ends / period))))
+    return angle / (2 * np.pi) * period % period
 
 
 def _client(args: str) -> None:
@@ -361,18 +427,21 @@ def predict_closed_loop(
     warmup_s: float = 60.0,
     seed: int = 0,
     cfs_throttling: bool = True,
+    phases: Sequence[float] = (),
 ) -> Measured:
     """What the simulator predicts for ``replicas`` fixed replicas with ``cores`` each (the profile's
-    server), round-robin, under ``users`` closed-loop users thinking uniform ``[0, think_s]``."""
+    server), round-robin, under ``users`` closed-loop users thinking uniform ``[0, think_s]``; ``phases``:
+    where each replica's CFS periods start (``Measured.phases``; default: spread evenly)."""
     from kubelab.recipe._recipe import Recipe
     from kubelab.recipe._schedule import Schedule
     from kubelab.recipe._sim import SimConfig, simulate
 
     plan = Recipe(cores, cores, 256.0, 256.0, replicas, replicas, 80)
     load = Schedule.constant(seconds, users=users, delay=think_s)
-    run = simulate(plan, profile, load, SimConfig(replicas=replicas, seed=seed, cfs_throttling=cfs_throttling))
+    config = SimConfig(replicas=replicas, seed=seed, cfs_throttling=cfs_throttling, cfs_phases=tuple(phases))
+    run = simulate(plan, profile, load, config)
     window = run.arrival >= warmup_s
     depart = run.arrival + run.latency
     completed = int(((depart >= warmup_s) & (depart < seconds)).sum())
-    return Measured(run.latency[window], completed, seconds - warmup_s)
+    return Measured(run.latency[window], completed, seconds - warmup_s, tuple(phases))
 

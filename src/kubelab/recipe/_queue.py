@@ -9,32 +9,35 @@ recursion ``d_n = max(a_n, d_{n-1}) + s_n``, which for a replica's requests in a
 
 so a whole period of round-robin traffic is a handful of numpy operations (a cumulative maximum made
 segmented by offsetting each replica's values). Least-connection balancing and closed-loop users (whose
-next request depends on the last response) take the event loop, ``serve_events``. So does a replica under
-a CFS quota (``cfs_finish``): it serves at full speed until its period's budget is spent, then waits for
-the next period, so a request's departure depends on the period's earlier requests, not on its own alone.
+next request depends on the last response) take the event loop, ``serve_events``. A replica under a CFS
+quota serves at full speed until its period's budget is spent, then waits for the next period
+(``_cfs``): request by request in the event loop (``cfs_finish``), and for round-robin open arrivals a
+period or a batch of periods at once (``serve_cfs_round_robin``, ``cfs_round_robin_batch``).
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
-import math
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from kubelab.recipe._cfs import Cfs, cfs_depart, cfs_finish
+
 __all__ = [
     "Batch",
-    "Cfs",
     "Pool",
     "Served",
     "Users",
-    "cfs_finish",
+    "cfs_round_robin_batch",
     "round_robin_batch",
+    "serve_cfs_round_robin",
     "serve_events",
     "serve_round_robin",
+    "settle",
 ]
 
 REFUSED_RETRY_S = 1.0
@@ -74,11 +77,13 @@ class Served:
 @dataclass
 class Batch:
     """Several periods served at once: the requests, each replica's ``free`` time at every period boundary
-    (``free[0]`` as given, ``free[-1]`` at the end) and the ``work`` (s) each received in each period."""
+    (``free[0]`` as given, ``free[-1]`` at the end) and the ``work`` (s) each received in each period;
+    under a CFS quota each replica's ``Cfs.index`` and ``Cfs.used`` at every boundary (``quota``)."""
 
     served: Served
     free: F64
     work: F64
+    quota: tuple[I64, F64] | None = None
 
 
 def serve_round_robin(
@@ -128,6 +133,60 @@ def serve_round_robin(
     return Served(arrival, depart, occupancy, pod, work), counter
 
 
+def serve_cfs_round_robin(
+    arrival: F64, pool: Pool, ready_at: F64, free_at: F64, counter: int, cfs: list[Cfs]
+) -> tuple[Served, int]:
+    """Round-robin over the replicas ready at each arrival, each under a CFS quota (``_cfs.cfs_depart``):
+    what ``serve_events`` gives for open arrivals, occupancies taken from ``pool`` in turn. Updates
+    ``free_at`` and ``cfs``."""
+    m, n = arrival.size, ready_at.size
+    occupancy = pool.take(m)
+    n_ready = np.searchsorted(ready_at, arrival, side="right")
+    pod = np.full(m, -1, dtype=np.int64)
+    served = np.flatnonzero(n_ready > 0)
+    pod[served] = (counter + np.arange(served.size)) % n_ready[served]
+    depart = arrival.copy()
+    if served.size:
+        idx = served[np.argsort(pod[served], kind="stable")]
+        p = pod[idx]
+        depart[idx], leave, used = cfs_depart(arrival[idx], occupancy[idx], p, free_at, cfs)
+        last = np.flatnonzero(np.concatenate((p[1:] != p[:-1], [True])))
+        free_at[p[last]] = depart[idx[last]]
+        settle([cfs[i] for i in p[last].tolist()], leave[last], used[last])
+    work = np.bincount(pod[served], weights=occupancy[served], minlength=n).astype(np.float64)
+    return Served(arrival, depart, occupancy, pod, work), counter + served.size
+
+
+def settle(cfs: list[Cfs], index: I64, used: F64) -> None:
+    """Set each replica's quota state (``Cfs.index``, ``Cfs.used``)."""
+    for c, i, u in zip(cfs, index.tolist(), used.tolist(), strict=True):
+        c.index, c.used = i, u
+
+
+def cfs_round_robin_batch(arrival: F64, pool: Pool, free_at: F64, cfs: list[Cfs], counter: int, edges: I64) -> Batch:
+    """``round_robin_batch`` for replicas under a CFS quota, occupancies taken from ``pool`` in turn; the
+    batch also holds each replica's quota state at every boundary. Changes neither ``free_at`` nor ``cfs``
+    (``settle`` applies a boundary's state)."""
+    m, n = arrival.size, free_at.size
+    occupancy = pool.take(m)
+    pod = (counter + np.arange(m)) % n
+    idx = np.concatenate([np.arange((j - counter) % n, m, n) for j in range(n)])  # by replica, in order
+    depart, leave, used = np.empty(m), np.empty(m, dtype=np.int64), np.empty(m)
+    depart[idx], leave[idx], used[idx] = cfs_depart(arrival[idx], occupancy[idx], pod[idx], free_at, cfs)
+    # replica j's last request before boundary b: the last i < edges[b] with (counter + i) % n == j
+    e = edges[:, None] - 1
+    last = e - (counter + e - np.arange(n)) % n
+    before = last >= 0
+    at = np.maximum(last, 0)
+    free = np.where(before, depart[at], free_at)
+    index = np.where(before, leave[at], np.array([c.index for c in cfs], dtype=np.int64))
+    spent = np.where(before, used[at], np.array([c.used for c in cfs]))
+    period = np.repeat(np.arange(edges.size - 1), np.diff(edges))
+    work = np.bincount(period * n + pod, weights=occupancy, minlength=(edges.size - 1) * n).astype(np.float64)
+    work = work.reshape(-1, n)
+    return Batch(Served(arrival, depart, occupancy, pod, work.sum(axis=0)), free, work, (index, spent))
+
+
 def round_robin_batch(arrival: F64, occupancy: F64, free_at: F64, counter: int, edges: I64) -> Batch:
     """Round-robin over the same replicas for several periods; ``edges`` index ``arrival`` at period bounds.
 
@@ -160,46 +219,21 @@ def round_robin_batch(arrival: F64, occupancy: F64, free_at: F64, counter: int, 
 
 
 @dataclass
-class Cfs:
-    """One replica's CFS bandwidth state: periods start at ``phase + j * period`` (``_cluster.Pods.add``
-    spreads the phases); in period ``index`` it
-    has run ``used`` seconds of the ``run`` it may (the quota over the rate it burns CPU while serving)."""
-
-    period: float
-    run: float
-    phase: float
-    index: int = -(2**62)
-    used: float = 0.0
-
-
-def cfs_finish(start: float, work: float, cfs: Cfs) -> float:
-    """When a request that starts at ``start`` and needs ``work`` seconds at full speed is done: it runs
-    while the period's budget lasts, waits for the next period when it is spent (updates ``cfs``)."""
-    period, run = cfs.period, cfs.run
-    t = start
-    j = math.floor((t - cfs.phase) / period)
-    if j > cfs.index:
-        cfs.index, cfs.used = j, 0.0
-    while True:
-        end = cfs.phase + (cfs.index + 1) * period
-        can = min(run - cfs.used, end - t)
-        if work <= can:
-            cfs.used += work
-            return t + work
-        if run - cfs.used <= end - t:  # the budget runs out before the period ends: throttled to its end
-            work -= run - cfs.used
-        else:  # the period ends first (the replica started late in it)
-            work -= end - t
-        cfs.index, cfs.used, t = cfs.index + 1, 0.0, end
-
-
-@dataclass
 class Pool:
     """Random draws made in advance and used in turn: service occupancies and think-time fractions."""
 
     occupancy: list[float]
     think: list[float]
     k: int = 0
+    drawn: F64 = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.drawn = np.asarray(self.occupancy, dtype=np.float64)
+
+    def take(self, m: int) -> F64:
+        """The next ``m`` occupancies (as ``m`` turns of the event loop would use them)."""
+        k, self.k = self.k, self.k + m
+        return self.drawn[(k + np.arange(m)) % self.drawn.size]
 
 
 @dataclass

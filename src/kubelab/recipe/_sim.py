@@ -5,8 +5,9 @@ usage over an earlier period (the metrics delay) relative to its request, and se
 new pods are scheduled, start, and take traffic once ready (scheduling + the profile's time to ready);
 removed pods stop taking traffic at once and finish what they hold. Then the period's requests are
 served (``_queue``): open-loop arrivals round-robin in a few numpy operations, least-connection balancing
-and closed-loop users (siege) request by request, as are replicas under a CFS quota when the profile
-measured the server without its quota too (each serves at full speed until its period's quota is spent).
+and closed-loop users (siege) request by request. Where the profile measured the server without its quota
+too, replicas run under a CFS quota (``_cfs``: each serves at full speed until its period's quota is
+spent), open-loop round-robin still in numpy.
 Each pod's CPU use follows from its busy time: busy at the rate one request burns CPU (capped by the
 limit; without the CFS model throttling shows as the longer service measured under the quota), idle at
 the profile's idle use.
@@ -58,6 +59,8 @@ class SimConfig:
         cfs_throttling: where the profile measured the server without its quota too (``free_quantiles``),
             run each replica the way a CFS quota throttles it (``ServerProfile.cfs``); False: draw service
             times from the distribution measured under the quota, independently (the older model).
+        cfs_phases: where each of the first pods' CFS periods starts (s, taken modulo the period), e.g. as
+            measured on real replicas (``_local``); pods beyond them, and all by default, spread evenly.
     """
 
     slo_p99: float = 0.1
@@ -72,6 +75,7 @@ class SimConfig:
     downscale_stabilization: float = 300.0
     batch_periods: int = 8
     cfs_throttling: bool = True
+    cfs_phases: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,7 @@ def simulate(
         busy_cores = min(cpu, profile.cpu_per_request(cpu) * k / profile.service_mean(cpu))
         occupancy = profile.sample_service(cpu, rng.random(arrivals.size)) / k
         pool = Pool((profile.sample_service(cpu, rng.random(1 << 16)) / k).tolist(), rng.random(1 << 16).tolist())
-    else:  # full-speed service, throttled per period by the quota (``_queue.cfs_finish``)
+    else:  # full-speed service, throttled per period by the quota (``_cfs``)
         k = 1.0
         busy_cores = profile.cpu_per_request(cpu) / float(profile.free_mean or 1.0)  # capped at the limit
         occupancy = profile.sample_free(rng.random(arrivals.size))
@@ -217,6 +221,7 @@ def simulate(
         batch=config.batch_periods,
         cfs=cfs,
         cpu_limit=cpu,
+        phases=config.cfs_phases,
     )
     for _ in range(config.replicas or recipe.min_replicas):
         cluster.pods.add(-1e9, -1e9, math.inf if crashes else -1e9)
